@@ -1,0 +1,98 @@
+"""Which model answers: OpenAI on the Responses API, Gemini on its Chat Completions endpoint.
+
+A ``Provider`` is resolved for every turn from the current settings and keys, so a new key,
+model or provider applies to the next message without a restart. HTTP clients are cached per
+(base URL, key) so connections are reused across turns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from agents import (
+    Agent,
+    Model,
+    ModelSettings,
+    OpenAIChatCompletionsModel,
+    OpenAIResponsesModel,
+)
+from openai import AsyncOpenAI, Timeout
+
+from backend import secrets
+from backend.settings import Provider, Settings
+
+CONNECT_TIMEOUT_SECONDS = 10.0
+
+
+class ProviderNotConfigured(Exception):
+    """No API key for the selected provider; the message says how to add one."""
+
+
+@dataclass(frozen=True)
+class ResolvedProvider:
+    name: Provider
+    model: str
+    base_url: str
+    uses_responses_api: bool
+
+    @property
+    def label(self) -> str:
+        return secrets.PROVIDER_LABELS[self.name]
+
+
+class ProviderRegistry:
+    """Builds the agent for a turn; keeps one ``AsyncOpenAI`` client per (base URL, key)."""
+
+    def __init__(self) -> None:
+        self._clients: dict[tuple[str, str, float], AsyncOpenAI] = {}
+
+    def resolve(self, settings: Settings) -> ResolvedProvider:
+        return ResolvedProvider(
+            name=settings.provider,
+            model=settings.model,
+            base_url=settings.base_url,
+            uses_responses_api=settings.provider == "openai",
+        )
+
+    def client(self, base_url: str, api_key: str, read_timeout: float) -> AsyncOpenAI:
+        cache_key = (base_url, api_key, read_timeout)
+        client = self._clients.get(cache_key)
+        if client is None:
+            client = AsyncOpenAI(
+                base_url=base_url,
+                api_key=api_key,
+                timeout=Timeout(read_timeout, connect=CONNECT_TIMEOUT_SECONDS),
+            )
+            self._clients[cache_key] = client
+        return client
+
+    def build_agent(self, settings: Settings) -> tuple[Agent, ResolvedProvider]:
+        """The agent for the next turn, or ``ProviderNotConfigured`` when there is no key."""
+        provider = self.resolve(settings)
+        key = secrets.provider_key(provider.name)
+        if not key.found:
+            env_var = secrets.KEY_ENV_VARS[provider.name]
+            reason = f" ({key.problem})" if key.problem else ""
+            raise ProviderNotConfigured(
+                f"No {provider.label} API key is configured{reason} — add one in Settings, "
+                f"run `chatkit-desk keys set {provider.name}`, or set {env_var}."
+            )
+        assert key.value is not None
+        client = self.client(provider.base_url, key.value, settings.upstream_timeout)
+        model: Model
+        if provider.uses_responses_api:
+            model = OpenAIResponsesModel(model=provider.model, openai_client=client)
+        else:
+            model = OpenAIChatCompletionsModel(model=provider.model, openai_client=client)
+        agent = Agent(
+            name="ChatKit Desk assistant",
+            instructions=settings.instructions,
+            model=model,
+            model_settings=ModelSettings(include_usage=True),
+        )
+        return agent, provider
+
+    async def aclose(self) -> None:
+        for client in self._clients.values():
+            await client.close()
+        self._clients.clear()

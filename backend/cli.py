@@ -1,0 +1,151 @@
+"""The ``chatkit-desk`` command."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+from backend import __version__, secrets
+from backend.settings import SettingsError, load_settings
+
+EXIT_USAGE = 2
+
+
+def has_display() -> bool:
+    if sys.platform in ("win32", "darwin"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="chatkit-desk",
+        description="Run a ChatKit backend on your own computer. Without a command: the tray "
+        "app, or the headless server when there is no display.",
+    )
+    parser.add_argument("--version", action="version", version=f"chatkit-desk {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the headless server")
+    serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to listen on (default 8765)")
+    serve.add_argument("--data-dir", help="where the database, settings and logs live")
+
+    token = commands.add_parser("token", help="print a signed access token for a frontend")
+    token.add_argument("--sub", default="local", help="the user whose threads it opens")
+    token.add_argument("--ttl", default="30d", help="how long it is valid: 30m, 12h, 7d, …")
+
+    keys = commands.add_parser("keys", help="manage provider API keys in the OS keyring")
+    key_commands = keys.add_subparsers(dest="keys_command", metavar="ACTION", required=True)
+    key_set = key_commands.add_parser("set", help="store a key (read from a prompt or stdin)")
+    key_set.add_argument("provider", choices=secrets.PROVIDERS)
+    key_commands.add_parser("status", help="which keys are set (never their values)")
+    key_delete = key_commands.add_parser("delete", help="remove a stored key")
+    key_delete.add_argument("provider", choices=secrets.PROVIDERS)
+    return parser
+
+
+def _fail(message: str, code: int = 1) -> int:
+    print(f"chatkit-desk: {message}", file=sys.stderr)
+    return code
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from backend.serve import PortInUse, run
+
+    try:
+        settings = load_settings(args.data_dir, host=args.host, port=args.port)
+        run(settings)
+    except (SettingsError, PortInUse) as exc:
+        return _fail(str(exc), EXIT_USAGE)
+    return 0
+
+
+def _token(args: argparse.Namespace) -> int:
+    from backend.web.auth import (
+        SigningSecretUnavailable,
+        TokenAuthority,
+        check_subject,
+        parse_duration,
+    )
+
+    try:
+        ttl = parse_duration(args.ttl)
+        subject = check_subject(args.sub)
+        settings = load_settings()
+        authority = TokenAuthority.from_configured(settings.jwt_secret, allow_ephemeral=False)
+    except ValueError as exc:
+        return _fail(str(exc), EXIT_USAGE)
+    except (SettingsError, SigningSecretUnavailable) as exc:
+        return _fail(str(exc))
+    print(authority.issue(subject, ttl))
+    return 0
+
+
+def _read_key(provider: str) -> str:
+    label = secrets.PROVIDER_LABELS[provider]  # type: ignore[index]
+    if sys.stdin.isatty():
+        return getpass.getpass(f"{label} API key (input hidden): ")
+    return sys.stdin.readline()
+
+
+def _keys(args: argparse.Namespace) -> int:
+    if args.keys_command == "status":
+        print(f"keyring backend: {secrets.backend_name()}")
+        if warning := secrets.backend_warning():
+            print(f"warning: {warning}")
+        for provider in secrets.PROVIDERS:
+            lookup = secrets.provider_key(provider)
+            if lookup.source == "environment":
+                state = f"set (environment variable {secrets.KEY_ENV_VARS[provider]})"
+            elif lookup.found:
+                state = "set (keyring)"
+            else:
+                state = f"not set ({lookup.problem})" if lookup.problem else "not set"
+            print(f"{provider}: {state}")
+        return 0
+    try:
+        if args.keys_command == "set":
+            secrets.set_provider_key(args.provider, _read_key(args.provider))
+            print(f"{secrets.PROVIDER_LABELS[args.provider]} key stored in the keyring.")
+            if os.environ.get(secrets.KEY_ENV_VARS[args.provider]):
+                print(f"note: {secrets.KEY_ENV_VARS[args.provider]} is set and wins over it.")
+            return 0
+        if secrets.delete_provider_key(args.provider):
+            print(f"{secrets.PROVIDER_LABELS[args.provider]} key removed from the keyring.")
+        else:
+            print(f"No {secrets.PROVIDER_LABELS[args.provider]} key was stored.")
+        return 0
+    except ValueError as exc:
+        return _fail(str(exc), EXIT_USAGE)
+    except secrets.KeyringUnavailable as exc:
+        return _fail(str(exc))
+    except (KeyboardInterrupt, EOFError):
+        return _fail("cancelled; nothing was stored")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    args = _parser().parse_args(argv)
+    if args.command is None:
+        if has_display():
+            print(
+                "chatkit-desk: the tray app is not part of this build yet; running the headless "
+                "server instead.",
+                file=sys.stderr,
+            )
+        else:
+            print("chatkit-desk: no display found; running the headless server.", file=sys.stderr)
+        args = _parser().parse_args(["serve"])
+    handlers = {"serve": _serve, "token": _token, "keys": _keys}
+    return handlers[args.command](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

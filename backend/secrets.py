@@ -1,0 +1,134 @@
+"""Provider API keys and the token signing secret, kept in the OS keyring.
+
+Environment variables win over the keyring (``OPENAI_API_KEY``, ``GEMINI_API_KEY``,
+``CHATKIT_DESK_JWT_SECRET``). A keyring that is missing, locked or broken never crashes the
+server: lookups report *why* there is no key, and the chat tells the user what to do.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets as _random
+from dataclasses import dataclass
+from typing import Literal
+
+import keyring
+import keyring.errors
+
+from backend.settings import Provider
+
+SERVICE = "chatkit-desk"
+JWT_SECRET_ACCOUNT = "jwt-secret"
+PROVIDERS: tuple[Provider, ...] = ("openai", "gemini")
+PROVIDER_LABELS: dict[Provider, str] = {"openai": "OpenAI", "gemini": "Gemini"}
+KEY_ENV_VARS: dict[Provider, str] = {"openai": "OPENAI_API_KEY", "gemini": "GEMINI_API_KEY"}
+JWT_SECRET_ENV_VAR = "CHATKIT_DESK_JWT_SECRET"
+
+KeySource = Literal["environment", "keyring", "none"]
+
+
+class KeyringUnavailable(Exception):
+    """The keyring cannot be used; the message says why and what to do instead."""
+
+
+@dataclass(frozen=True)
+class KeyLookup:
+    """The result of looking up a secret: the value (if any), where it came from, any problem."""
+
+    value: str | None
+    source: KeySource
+    problem: str | None = None
+
+    @property
+    def found(self) -> bool:
+        return self.value is not None
+
+
+def _explain(exc: keyring.errors.KeyringError) -> str:
+    if isinstance(exc, keyring.errors.KeyringLocked):
+        return "the system keyring is locked; unlock it (log in to your desktop session) and retry"
+    if isinstance(exc, keyring.errors.NoKeyringError):
+        return (
+            "no system keyring is available (on Linux install and start gnome-keyring or KWallet); "
+            "set the key in the environment instead"
+        )
+    return f"the system keyring failed ({type(exc).__name__}); set the key in the environment"
+
+
+def backend_name() -> str:
+    """A readable name of the keyring backend in use, for status displays."""
+    backend = keyring.get_keyring()
+    return f"{type(backend).__module__}.{type(backend).__name__}"
+
+
+def backend_warning() -> str | None:
+    """Why the keyring in use is not a safe place for keys, or ``None`` when it is."""
+    backend = keyring.get_keyring()
+    module = type(backend).__module__
+    if module.startswith("keyring.backends.fail") or module.startswith("keyring.backends.null"):
+        return "no usable system keyring: keys cannot be stored (use environment variables)"
+    if module.startswith("keyrings.alt"):
+        return "this keyring backend stores keys in a file, not in a protected system keyring"
+    if getattr(backend, "priority", 1) <= 0:
+        return "this keyring backend is not recommended for secrets"
+    return None
+
+
+def _read(account: str) -> KeyLookup:
+    try:
+        value = keyring.get_password(SERVICE, account)
+    except keyring.errors.KeyringError as exc:
+        return KeyLookup(None, "none", _explain(exc))
+    if value:
+        return KeyLookup(value, "keyring")
+    return KeyLookup(None, "none")
+
+
+def provider_key(provider: Provider) -> KeyLookup:
+    """The API key for ``provider``: its environment variable, else the keyring entry."""
+    from_env = os.environ.get(KEY_ENV_VARS[provider], "").strip()
+    if from_env:
+        return KeyLookup(from_env, "environment")
+    return _read(provider)
+
+
+def set_provider_key(provider: Provider, key: str) -> None:
+    key = key.strip()
+    if not key:
+        raise ValueError("the key is empty")
+    if any(ch.isspace() for ch in key):
+        raise ValueError("the key contains spaces or line breaks; paste only the key itself")
+    try:
+        keyring.set_password(SERVICE, provider, key)
+    except keyring.errors.KeyringError as exc:
+        raise KeyringUnavailable(_explain(exc)) from None
+
+
+def delete_provider_key(provider: Provider) -> bool:
+    """Remove the stored key; ``False`` when there was none."""
+    try:
+        keyring.delete_password(SERVICE, provider)
+    except keyring.errors.PasswordDeleteError:
+        return False
+    except keyring.errors.KeyringError as exc:
+        raise KeyringUnavailable(_explain(exc)) from None
+    return True
+
+
+def jwt_secret(configured: str | None = None) -> KeyLookup:
+    """The token signing secret: the configured one, else the keyring's, generated on first use.
+
+    When the keyring cannot be used the lookup is not found and says why; the caller decides
+    whether an ephemeral secret will do.
+    """
+    if configured:
+        return KeyLookup(configured, "environment")
+    stored = _read(JWT_SECRET_ACCOUNT)
+    if stored.found or stored.problem:
+        return stored
+    generated = _random.token_urlsafe(48)
+    try:
+        keyring.set_password(SERVICE, JWT_SECRET_ACCOUNT, generated)
+    except keyring.errors.KeyringError as exc:
+        return KeyLookup(None, "none", _explain(exc))
+    return KeyLookup(generated, "keyring")

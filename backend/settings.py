@@ -1,0 +1,168 @@
+"""Settings: environment > ``settings.json`` in the data dir > defaults.
+
+The data dir itself comes from the command line, ``CHATKIT_DESK_DATA_DIR`` or the platform's user
+data dir, and has to be known before ``settings.json`` can be read, so it is resolved first.
+Provider API keys are *not* settings: they live in the keyring (see ``backend.secrets``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import platformdirs
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    JsonConfigSettingsSource,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+APP_NAME = "chatkit-desk"
+ENV_PREFIX = "CHATKIT_DESK_"
+SETTINGS_FILE_NAME = "settings.json"
+
+DEFAULT_OPENAI_MODEL = "gpt-5-mini"
+DEFAULT_GEMINI_MODEL = "gemini-3-flash"
+DEFAULT_INSTRUCTIONS = (
+    "You are a helpful assistant. Answer clearly and concisely, and say so when you are not sure."
+)
+
+Provider = Literal["openai", "gemini"]
+
+
+class SettingsError(Exception):
+    """A setting has a value the app cannot run with; the message names it and says what to do."""
+
+
+def default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def resolve_data_dir(data_dir: str | Path | None = None) -> Path:
+    """The command line wins, then ``CHATKIT_DESK_DATA_DIR``, then the platform default."""
+    chosen = data_dir or os.environ.get(f"{ENV_PREFIX}DATA_DIR") or default_data_dir()
+    return Path(chosen).expanduser()
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
+
+    provider: Provider = "openai"
+    openai_model: str = Field(DEFAULT_OPENAI_MODEL, min_length=1)
+    openai_base_url: str = "https://api.openai.com/v1"
+    gemini_model: str = Field(DEFAULT_GEMINI_MODEL, min_length=1)
+    gemini_base_url: str = "https://generativelanguage.googleapis.com/v1beta/openai/"
+    instructions: str = Field(DEFAULT_INSTRUCTIONS, min_length=1)
+    host: str = Field("127.0.0.1", min_length=1)
+    port: int = Field(8765, ge=1, le=65535)
+    allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    data_dir: Path = Field(default_factory=default_data_dir)
+    jwt_secret: str | None = Field(None, min_length=32, repr=False)
+    upstream_timeout: float = Field(60.0, gt=0, le=3600)
+    domain_key: str = "domain_pk_localhost_dev"
+
+    @field_validator("openai_base_url", "gemini_base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http:// or https:// URL, e.g. https://api.openai.com/v1")
+        return value
+
+    @field_validator("allowed_origins", mode="before")
+    @classmethod
+    def _comma_list(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [origin.strip().rstrip("/") for origin in value.split(",") if origin.strip()]
+        return value
+
+    @field_validator("allowed_origins")
+    @classmethod
+    def _origins(cls, origins: list[str]) -> list[str]:
+        from urllib.parse import urlsplit
+
+        for origin in origins:
+            parts = urlsplit(origin)
+            if parts.scheme not in ("http", "https") or not parts.hostname or parts.path:
+                raise ValueError(f"{origin!r} is not an origin like http://localhost:5173")
+        return origins
+
+    @property
+    def model(self) -> str:
+        """The model of the selected provider."""
+        return self.openai_model if self.provider == "openai" else self.gemini_model
+
+    @property
+    def base_url(self) -> str:
+        return self.openai_base_url if self.provider == "openai" else self.gemini_base_url
+
+    @property
+    def settings_file(self) -> Path:
+        return self.data_dir / SETTINGS_FILE_NAME
+
+    @property
+    def database_file(self) -> Path:
+        return self.data_dir / "chatkit-desk.sqlite3"
+
+
+def _settings_class_for(settings_file: Path) -> type[Settings]:
+    """A ``Settings`` subclass whose file source is ``settings_file`` (env still wins over it)."""
+
+    class _FileBackedSettings(Settings):
+        @classmethod
+        def settings_customise_sources(
+            cls,
+            settings_cls: type[BaseSettings],
+            init_settings: PydanticBaseSettingsSource,
+            env_settings: PydanticBaseSettingsSource,
+            dotenv_settings: PydanticBaseSettingsSource,
+            file_secret_settings: PydanticBaseSettingsSource,
+        ) -> tuple[PydanticBaseSettingsSource, ...]:
+            return (
+                init_settings,
+                env_settings,
+                JsonConfigSettingsSource(settings_cls, json_file=settings_file),
+            )
+
+    return _FileBackedSettings
+
+
+def _check_settings_file(path: Path) -> None:
+    if not path.exists():
+        return
+    try:
+        content = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise SettingsError(
+            f"{path} cannot be read ({exc}); fix or delete it to go back to the defaults"
+        ) from exc
+    if not isinstance(content, dict):
+        raise SettingsError(f"{path} must hold a JSON object; fix or delete it")
+
+
+def _describe(error: dict[str, Any]) -> str:
+    field = str(error["loc"][0]) if error["loc"] else "settings"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    return f"invalid setting {field} ({ENV_PREFIX}{field.upper()}): {message}"
+
+
+def load_settings(data_dir: str | Path | None = None, **overrides: Any) -> Settings:
+    """Load the settings, or raise ``SettingsError`` with one line naming the bad setting.
+
+    ``overrides`` are command-line values (``--host``, ``--port``); they win over everything.
+    """
+    resolved_dir = resolve_data_dir(data_dir)
+    settings_file = resolved_dir / SETTINGS_FILE_NAME
+    _check_settings_file(settings_file)
+    values = {key: value for key, value in overrides.items() if value is not None}
+    try:
+        return _settings_class_for(settings_file)(data_dir=resolved_dir, **values)
+    except ValidationError as exc:
+        raise SettingsError("; ".join(_describe(e) for e in exc.errors())) from None

@@ -1,0 +1,3 @@
+from backend.store.sqlite import SQLiteStore
+
+__all__ = ["SQLiteStore"]

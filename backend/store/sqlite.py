@@ -1,0 +1,289 @@
+"""A ``chatkit.store.Store`` on one SQLite file (WAL), every row owned by a user id.
+
+Calls run on the event loop thread: each is a few indexed statements on a local file, cheaper
+than a hop to a worker thread. Every statement is committed when it returns (autocommit), so
+anything the server has acknowledged survives the process being killed; ``synchronous=NORMAL``
+in WAL mode only gives up durability against power loss, not against a crash.
+
+Order is insertion order (an autoincrement ``seq``), which is exact even when timestamps tie.
+Another user's thread is indistinguishable from a missing one: both raise ``NotFoundError``.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Literal, TypeVar
+
+from chatkit.store import NotFoundError, Store, StoreItemType
+from chatkit.types import Attachment, Page, ThreadItem, ThreadMetadata
+from pydantic import TypeAdapter
+
+from backend.chat.context import RequestContext
+
+SCHEMA_VERSION = 1
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS threads (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    user_id TEXT NOT NULL,
+    data TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS threads_by_user ON threads (user_id, seq);
+CREATE TABLE IF NOT EXISTS items (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    thread_id TEXT NOT NULL REFERENCES threads (id) ON DELETE CASCADE,
+    id TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    data TEXT NOT NULL,
+    UNIQUE (thread_id, id)
+);
+CREATE INDEX IF NOT EXISTS items_by_thread ON items (thread_id, seq);
+CREATE TABLE IF NOT EXISTS attachments (
+    id TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL,
+    thread_id TEXT REFERENCES threads (id) ON DELETE CASCADE,
+    data TEXT NOT NULL
+);
+"""
+
+Order = Literal["asc", "desc"]
+_T = TypeVar("_T")
+
+_thread_item = TypeAdapter[ThreadItem](ThreadItem)
+_attachment = TypeAdapter[Attachment](Attachment)
+
+
+def _check_order(order: str) -> Order:
+    if order not in ("asc", "desc"):
+        raise ValueError(f"order must be 'asc' or 'desc', not {order!r}")
+    return order  # type: ignore[return-value]
+
+
+class SQLiteStore(Store[RequestContext]):
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._db.execute("PRAGMA busy_timeout=5000")
+        with self._db:
+            self._db.execute("BEGIN")
+            self._db.executescript(SCHEMA)
+            self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+
+    def close(self) -> None:
+        self._db.close()
+
+    # Ids are longer than the SDK's 8 hex digits: they are unique across all users' rows.
+    def generate_thread_id(self, context: RequestContext) -> str:
+        return f"thr_{uuid.uuid4().hex}"
+
+    def generate_item_id(
+        self, item_type: StoreItemType, thread: ThreadMetadata, context: RequestContext
+    ) -> str:
+        return f"{_PREFIXES[item_type]}_{uuid.uuid4().hex}"
+
+    def generate_attachment_id(self, mime_type: str, context: RequestContext) -> str:
+        return f"atc_{uuid.uuid4().hex}"
+
+    # Threads
+
+    def _thread_seq(self, thread_id: str, context: RequestContext) -> int:
+        row = self._db.execute(
+            "SELECT seq FROM threads WHERE id = ? AND user_id = ?", (thread_id, context.user_id)
+        ).fetchone()
+        if row is None:
+            raise NotFoundError(f"Thread {thread_id} not found")
+        return int(row[0])
+
+    async def load_thread(self, thread_id: str, context: RequestContext) -> ThreadMetadata:
+        row = self._db.execute(
+            "SELECT data FROM threads WHERE id = ? AND user_id = ?", (thread_id, context.user_id)
+        ).fetchone()
+        if row is None:
+            raise NotFoundError(f"Thread {thread_id} not found")
+        return ThreadMetadata.model_validate_json(row[0])
+
+    async def save_thread(self, thread: ThreadMetadata, context: RequestContext) -> None:
+        # The SDK may hand over a full Thread with its items: only the metadata is kept here.
+        data = ThreadMetadata.model_validate(thread.model_dump(exclude={"items"})).model_dump_json()
+        cursor = self._db.execute(
+            """
+            INSERT INTO threads (id, user_id, data) VALUES (?, ?, ?)
+            ON CONFLICT (id) DO UPDATE SET data = excluded.data
+            WHERE threads.user_id = excluded.user_id
+            """,
+            (thread.id, context.user_id, data),
+        )
+        if cursor.rowcount == 0:
+            raise NotFoundError(f"Thread {thread.id} not found")
+
+    async def load_threads(
+        self, limit: int, after: str | None, order: str, context: RequestContext
+    ) -> Page[ThreadMetadata]:
+        rows = self._page(
+            "threads",
+            "user_id = ?",
+            (context.user_id,),
+            after,
+            limit,
+            _check_order(order),
+            cursor_seq=lambda cursor: self._thread_seq(cursor, context),
+        )
+        return _to_page([ThreadMetadata.model_validate_json(data) for _, data in rows], limit)
+
+    async def delete_thread(self, thread_id: str, context: RequestContext) -> None:
+        cursor = self._db.execute(
+            "DELETE FROM threads WHERE id = ? AND user_id = ?", (thread_id, context.user_id)
+        )
+        if cursor.rowcount == 0:
+            raise NotFoundError(f"Thread {thread_id} not found")
+
+    # Items
+
+    def _item_seq(self, thread_id: str, item_id: str, context: RequestContext) -> int:
+        row = self._db.execute(
+            "SELECT seq FROM items WHERE thread_id = ? AND id = ? AND user_id = ?",
+            (thread_id, item_id, context.user_id),
+        ).fetchone()
+        if row is None:
+            raise NotFoundError(f"Item {item_id} not found in thread {thread_id}")
+        return int(row[0])
+
+    async def load_thread_items(
+        self,
+        thread_id: str,
+        after: str | None,
+        limit: int,
+        order: str,
+        context: RequestContext,
+    ) -> Page[ThreadItem]:
+        self._thread_seq(thread_id, context)
+        rows = self._page(
+            "items",
+            "thread_id = ? AND user_id = ?",
+            (thread_id, context.user_id),
+            after,
+            limit,
+            _check_order(order),
+            cursor_seq=lambda cursor: self._item_seq(thread_id, cursor, context),
+        )
+        return _to_page([_thread_item.validate_json(data) for _, data in rows], limit)
+
+    async def add_thread_item(
+        self, thread_id: str, item: ThreadItem, context: RequestContext
+    ) -> None:
+        cursor = self._db.execute(
+            """
+            INSERT INTO items (thread_id, id, user_id, data)
+            SELECT id, ?, user_id, ? FROM threads WHERE id = ? AND user_id = ?
+            ON CONFLICT (thread_id, id) DO UPDATE SET data = excluded.data
+            """,
+            (item.id, item.model_dump_json(), thread_id, context.user_id),
+        )
+        if cursor.rowcount == 0:
+            raise NotFoundError(f"Thread {thread_id} not found")
+
+    async def save_item(self, thread_id: str, item: ThreadItem, context: RequestContext) -> None:
+        await self.add_thread_item(thread_id, item, context)
+
+    async def load_item(self, thread_id: str, item_id: str, context: RequestContext) -> ThreadItem:
+        row = self._db.execute(
+            "SELECT data FROM items WHERE thread_id = ? AND id = ? AND user_id = ?",
+            (thread_id, item_id, context.user_id),
+        ).fetchone()
+        if row is None:
+            raise NotFoundError(f"Item {item_id} not found in thread {thread_id}")
+        return _thread_item.validate_json(row[0])
+
+    async def delete_thread_item(
+        self, thread_id: str, item_id: str, context: RequestContext
+    ) -> None:
+        cursor = self._db.execute(
+            "DELETE FROM items WHERE thread_id = ? AND id = ? AND user_id = ?",
+            (thread_id, item_id, context.user_id),
+        )
+        if cursor.rowcount == 0:
+            raise NotFoundError(f"Item {item_id} not found in thread {thread_id}")
+
+    # Attachments (metadata only)
+
+    async def save_attachment(self, attachment: Attachment, context: RequestContext) -> None:
+        thread_id = attachment.thread_id
+        if thread_id is not None:
+            self._thread_seq(thread_id, context)
+        cursor = self._db.execute(
+            """
+            INSERT INTO attachments (id, user_id, thread_id, data) VALUES (?, ?, ?, ?)
+            ON CONFLICT (id) DO UPDATE SET thread_id = excluded.thread_id, data = excluded.data
+            WHERE attachments.user_id = excluded.user_id
+            """,
+            (attachment.id, context.user_id, thread_id, attachment.model_dump_json()),
+        )
+        if cursor.rowcount == 0:
+            raise NotFoundError(f"Attachment {attachment.id} not found")
+
+    async def load_attachment(self, attachment_id: str, context: RequestContext) -> Attachment:
+        row = self._db.execute(
+            "SELECT data FROM attachments WHERE id = ? AND user_id = ?",
+            (attachment_id, context.user_id),
+        ).fetchone()
+        if row is None:
+            raise NotFoundError(f"Attachment {attachment_id} not found")
+        return _attachment.validate_json(row[0])
+
+    async def delete_attachment(self, attachment_id: str, context: RequestContext) -> None:
+        cursor = self._db.execute(
+            "DELETE FROM attachments WHERE id = ? AND user_id = ?",
+            (attachment_id, context.user_id),
+        )
+        if cursor.rowcount == 0:
+            raise NotFoundError(f"Attachment {attachment_id} not found")
+
+    # Paging
+
+    def _page(
+        self,
+        table: Literal["threads", "items"],
+        scope: str,
+        scope_args: tuple[str, ...],
+        after: str | None,
+        limit: int,
+        order: Order,
+        cursor_seq: Callable[[str], int],
+    ) -> list[tuple[int, str]]:
+        """Up to ``limit + 1`` rows after the cursor (the extra row tells whether there is more)."""
+        if limit < 1:
+            raise ValueError("limit must be at least 1")
+        comparison, direction = (">", "ASC") if order == "asc" else ("<", "DESC")
+        where, args = scope, scope_args
+        if after is not None:
+            where += f" AND seq {comparison} ?"
+            args = (*args, cursor_seq(after))
+        return self._db.execute(
+            f"SELECT seq, data FROM {table} WHERE {where} ORDER BY seq {direction} LIMIT ?",
+            (*args, limit + 1),
+        ).fetchall()
+
+
+_PREFIXES: dict[StoreItemType, str] = {
+    "thread": "thr",
+    "message": "msg",
+    "tool_call": "tc",
+    "workflow": "wf",
+    "task": "tsk",
+    "attachment": "atc",
+    "sdk_hidden_context": "shcx",
+}
+
+
+def _to_page(rows: list[_T], limit: int) -> Page[_T]:
+    has_more = len(rows) > limit
+    data = rows[:limit]
+    after = getattr(data[-1], "id", None) if has_more and data else None
+    return Page(data=data, has_more=has_more, after=after)

@@ -1,0 +1,65 @@
+"""The FastAPI application: routes, error format, and the services they share."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+
+from backend import __version__, secrets
+from backend.chat.providers import ProviderRegistry
+from backend.chat.server import DeskChatKitServer
+from backend.settings import Settings
+from backend.store import SQLiteStore
+from backend.web import chatkit_route, simple_chat_route
+from backend.web.auth import TokenAuthority
+from backend.web.errors import install_error_handlers
+from backend.web.services import Services, services
+
+
+def create_app(settings: Settings, tokens: TokenAuthority) -> FastAPI:
+    store = SQLiteStore(settings.database_file)
+    providers = ProviderRegistry()
+    desk = Services(
+        settings=settings,
+        store=store,
+        providers=providers,
+        chatkit=DeskChatKitServer(store, lambda: desk.current_settings(), providers),
+        tokens=tokens,
+    )
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await providers.aclose()
+            store.close()
+
+    app = FastAPI(
+        title="ChatKit Desk",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+    app.state.services = desk
+    install_error_handlers(app)
+    app.include_router(chatkit_route.router)
+    app.include_router(simple_chat_route.router)
+
+    @app.get("/health")
+    async def health(request: Request) -> dict[str, object]:
+        current = services(request).current_settings()
+        return {
+            "status": "ok",
+            "app": "chatkit-desk",
+            "version": __version__,
+            "provider": current.provider,
+            "model": current.model,
+            "key_configured": secrets.provider_key(current.provider).found,
+        }
+
+    return app

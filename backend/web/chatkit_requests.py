@@ -1,0 +1,144 @@
+"""Checks a ChatKit request completely before a response starts.
+
+The SDK validates lazily: a malformed body is a bare ``ValidationError`` (a 500), and an unknown
+thread in a streaming request is only found after the stream has answered 200, so the client sees
+a truncated response. Everything that can be known up front is checked here and answered with a
+4xx JSON error instead.
+"""
+
+from __future__ import annotations
+
+import typing
+
+from chatkit.store import NotFoundError, Store
+from chatkit.types import (
+    AttachmentsCreateReq,
+    AttachmentsDeleteReq,
+    ChatKitReq,
+    ClientToolCallItem,
+    InputTranscribeReq,
+    ItemsListReq,
+    StructuredInputItem,
+    ThreadsAddClientToolOutputReq,
+    ThreadsAddStructuredInputReq,
+    ThreadsCustomActionReq,
+    ThreadsListReq,
+    ThreadsRetryAfterItemReq,
+    ThreadsSyncCustomActionReq,
+    ThreadsUpdateReq,
+    UserMessageItem,
+)
+from pydantic import TypeAdapter, ValidationError
+
+from backend.chat.context import RequestContext
+from backend.web.errors import ApiError
+
+MAX_PAGE_SIZE = 100
+MAX_TITLE_LENGTH = 200
+
+_adapter = TypeAdapter[ChatKitReq](ChatKitReq)
+KNOWN_REQUEST_TYPES = sorted(
+    typing.get_args(model.model_fields["type"].annotation)[0]
+    for model in typing.get_args(typing.get_args(ChatKitReq)[0])
+)
+
+_UNSUPPORTED: dict[type, str] = {
+    AttachmentsCreateReq: "File attachments are not supported by this server.",
+    AttachmentsDeleteReq: "File attachments are not supported by this server.",
+    InputTranscribeReq: "Dictation is not supported by this server.",
+    ThreadsCustomActionReq: "Widget actions are not supported by this server.",
+    ThreadsSyncCustomActionReq: "Widget actions are not supported by this server.",
+}
+
+
+def parse(body: bytes) -> ChatKitReq:
+    """The request, or a 400 ``ApiError`` saying exactly what is wrong with the body."""
+    try:
+        return _adapter.validate_json(body)
+    except ValidationError as exc:
+        raise _describe(exc) from None
+
+
+def _describe(exc: ValidationError) -> ApiError:
+    first = exc.errors(include_url=False)[0]
+    kind = first["type"]
+    if kind == "json_invalid":
+        return ApiError(
+            400, "invalid_json", f"The request body is not valid JSON ({first['msg']})."
+        )
+    if kind == "union_tag_invalid":
+        tag = (first.get("ctx") or {}).get("tag", "?")
+        return ApiError(
+            400,
+            "unknown_request_type",
+            f"Unknown request type {tag!r}; this server handles {', '.join(KNOWN_REQUEST_TYPES)}.",
+        )
+    if kind == "union_tag_not_found":
+        return ApiError(400, "invalid_request", "The request has no 'type' field.")
+    if kind == "model_attributes_type" and not first["loc"]:
+        return ApiError(400, "invalid_request", "The request body must be a JSON object.")
+    where = ".".join(str(part) for part in first["loc"][1:]) or "body"
+    return ApiError(400, "invalid_request", f"Invalid request: {where}: {first['msg']}.")
+
+
+async def check(request: ChatKitReq, store: Store[RequestContext], context: RequestContext) -> None:
+    """Raise a 4xx ``ApiError`` for anything that would otherwise fail after the response began."""
+    if message := _UNSUPPORTED.get(type(request)):
+        raise ApiError(400, "unsupported_request", message)
+
+    params = request.params
+    if isinstance(request, ThreadsListReq | ItemsListReq):
+        limit = request.params.limit
+        if limit is not None and not 1 <= limit <= MAX_PAGE_SIZE:
+            raise ApiError(400, "invalid_request", f"limit must be between 1 and {MAX_PAGE_SIZE}.")
+    if isinstance(request, ThreadsUpdateReq):
+        title = request.params.title.strip()
+        if not title or len(title) > MAX_TITLE_LENGTH:
+            raise ApiError(
+                400, "invalid_request", f"A title must be 1 to {MAX_TITLE_LENGTH} characters."
+            )
+
+    thread_id = getattr(params, "thread_id", None)
+    if thread_id is None:
+        return
+    await _require_thread(store, thread_id, context)
+
+    if isinstance(request, ItemsListReq) and request.params.after is not None:
+        await _require_item(store, thread_id, request.params.after, context)
+    elif isinstance(request, ThreadsRetryAfterItemReq):
+        item = await _require_item(store, thread_id, request.params.item_id, context)
+        if not isinstance(item, UserMessageItem):
+            raise ApiError(400, "invalid_request", "Only a user message can be retried.")
+    elif isinstance(request, ThreadsAddStructuredInputReq):
+        item = await _require_item(store, thread_id, request.params.item_id, context)
+        if not isinstance(item, StructuredInputItem) or item.status != "pending":
+            raise ApiError(400, "invalid_request", "That item is not a question awaiting input.")
+    elif isinstance(request, ThreadsAddClientToolOutputReq):
+        latest = await store.load_thread_items(thread_id, None, 1, "desc", context)
+        if not any(
+            isinstance(item, ClientToolCallItem) and item.status == "pending"
+            for item in latest.data
+        ):
+            raise ApiError(
+                400, "invalid_request", "No client tool call is waiting for output in this thread."
+            )
+
+
+async def _require_thread(
+    store: Store[RequestContext], thread_id: str, context: RequestContext
+) -> None:
+    try:
+        await store.load_thread(thread_id, context)
+    except NotFoundError:
+        raise ApiError(404, "thread_not_found", f"Thread {thread_id!r} was not found.") from None
+
+
+async def _require_item(
+    store: Store[RequestContext], thread_id: str, item_id: str, context: RequestContext
+) -> object:
+    try:
+        return await store.load_item(thread_id, item_id, context)
+    except NotFoundError:
+        raise ApiError(
+            404, "item_not_found", f"Item {item_id!r} was not found in this thread."
+        ) from None

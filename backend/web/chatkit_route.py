@@ -1,0 +1,38 @@
+"""``POST /chatkit``: the ChatKit protocol, answered by the openai-chatkit SDK."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from chatkit.server import StreamingResult
+from fastapi import APIRouter, Depends, Request, Response
+
+from backend.chat.context import RequestContext
+from backend.web import chatkit_requests, sse
+from backend.web.services import current_user, json_body, services
+
+router = APIRouter()
+
+STREAM_FAILURE = sse.frame(
+    {
+        "type": "error",
+        "code": "custom",
+        "message": "The server hit an unexpected error; see its log for details.",
+        "allow_retry": True,
+    }
+)
+
+
+@router.post("/chatkit", response_model=None)
+async def chatkit(
+    request: Request,
+    user: Annotated[RequestContext, Depends(current_user)],
+) -> Response:
+    desk = services(request)
+    body = await json_body(request)
+    parsed = chatkit_requests.parse(body)
+    await chatkit_requests.check(parsed, desk.store, user)
+    result = await desk.chatkit.process(body, user)
+    if isinstance(result, StreamingResult):
+        return sse.response(aiter(result), STREAM_FAILURE)
+    return Response(content=result.json, media_type="application/json")
