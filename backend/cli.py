@@ -62,6 +62,8 @@ def _serve(args: argparse.Namespace) -> int:
         run(settings)
     except (SettingsError, PortInUse) as exc:
         return _fail(str(exc), EXIT_USAGE)
+    except KeyboardInterrupt:  # uvicorn re-raises Ctrl+C after its graceful shutdown
+        pass
     return 0
 
 

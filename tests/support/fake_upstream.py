@@ -199,6 +199,7 @@ class FakeUpstream:
                     if "[slow]" in last:
                         await asyncio.sleep(0.05)
                     if sent_words > 3 and "[cut]" in last:
+                        await asyncio.sleep(1)  # let the words already sent be read before the reset
                         raise ConnectionAbortedError("fake upstream cut the stream")
                     if sent_words > 3 and "[hang]" in last:
                         await asyncio.sleep(3600)

@@ -1,0 +1,135 @@
+"""Provider failures reach the user as messages they can act on, and the stream ends cleanly."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import httpx
+import pytest
+
+from tests.support.desk_process import DeskProcess, make_token
+from tests.support.fake_upstream import FakeUpstream
+from tests.support.sse_client import DeskClient, user_input
+
+
+def only_error(reply) -> dict:
+    assert reply.status == 200
+    assert len(reply.errors) == 1, reply.events
+    after_error = reply.events[reply.events.index(reply.errors[0]) + 1 :]
+    assert all(e["type"] == "thread.updated" for e in after_error), "the error ends the stream"
+    return reply.errors[0]
+
+
+def test_rejected_key_says_to_set_a_new_one(client: DeskClient) -> None:
+    error = only_error(client.create_thread("hi [401]"))
+    assert "API key was rejected — set a new one in Settings" in error["message"]
+    assert error["allow_retry"] is False
+
+
+def test_rate_limit_says_when_to_retry(client: DeskClient) -> None:
+    error = only_error(client.create_thread("hi [429]"))
+    assert "rate-limiting" in error["message"]
+    assert "Try again in 1 seconds" in error["message"]
+    assert error["allow_retry"] is True
+
+
+def test_upstream_server_error_is_explained(client: DeskClient) -> None:
+    error = only_error(client.create_thread("hi [500]"))
+    assert "server error (500)" in error["message"]
+    assert "on their side" in error["message"]
+
+
+def test_cut_stream_keeps_the_partial_reply(client: DeskClient) -> None:
+    reply = client.create_thread("tell me a story [cut]")
+    error = only_error(reply)
+    assert "Could not reach" in error["message"] or "ended the answer early" in error["message"]
+    partial = reply.assistant_text
+    assert partial and partial.startswith("You said:")
+
+    items = client.get_thread(reply.thread_id).body["items"]["data"]
+    assert [item["type"] for item in items] == ["user_message", "assistant_message"]
+    assert items[1]["content"][0]["text"] == partial
+
+
+def test_hung_provider_ends_in_a_timeout_message(client: DeskClient) -> None:
+    started = time.monotonic()
+    reply = client.create_thread("story please [hang]")
+    elapsed = time.monotonic() - started
+
+    error = only_error(reply)
+    assert "did not answer within 3 seconds" in error["message"]
+    assert elapsed < 20
+    assert reply.assistant_text.startswith("You said:"), "what arrived before the hang is kept"
+    items = client.get_thread(reply.thread_id).body["items"]["data"]
+    assert items[-1]["type"] == "assistant_message"
+
+
+def test_provider_silent_from_the_start_times_out(client: DeskClient) -> None:
+    error = only_error(client.create_thread("anyone? [hang-first]"))
+    assert "did not answer" in error["message"]
+
+
+def test_wrong_key_in_settings(desk_factory: Callable[..., DeskProcess], user: str) -> None:
+    desk = desk_factory(OPENAI_API_KEY="sk-bad-0000")
+    client = DeskClient(desk.url, make_token(user))
+    error = only_error(client.create_thread("hello"))
+    assert error["message"].startswith("The OpenAI API key was rejected")
+
+
+def test_gemini_wrong_key_names_gemini(desk_factory: Callable[..., DeskProcess], user: str) -> None:
+    desk = desk_factory(CHATKIT_DESK_PROVIDER="gemini", GEMINI_API_KEY="sk-bad-gemini")
+    client = DeskClient(desk.url, make_token(user))
+    error = only_error(client.create_thread("hello"))
+    assert error["message"].startswith("The Gemini API key was rejected")
+
+
+def test_no_key_configured_answers_how_to_add_one(
+    desk_factory: Callable[..., DeskProcess], user: str, upstream: FakeUpstream
+) -> None:
+    desk = desk_factory(OPENAI_API_KEY="")
+    assert httpx.get(f"{desk.url}/health").json()["key_configured"] is False
+    before = len(upstream.state.requests)
+
+    reply = DeskClient(desk.url, make_token(user)).create_thread("hello")
+
+    error = only_error(reply)
+    assert "No OpenAI API key is configured" in error["message"]
+    assert "chatkit-desk keys set openai" in error["message"]
+    assert len(upstream.state.requests) == before, "no model call without a key"
+
+
+def test_unreachable_provider(desk_factory: Callable[..., DeskProcess], user: str) -> None:
+    from tests.support.desk_process import free_port
+
+    desk = desk_factory(CHATKIT_DESK_OPENAI_BASE_URL=f"http://127.0.0.1:{free_port()}/v1")
+    error = only_error(DeskClient(desk.url, make_token(user)).create_thread("hello"))
+    assert "Could not reach OpenAI" in error["message"]
+    assert error["allow_retry"] is True
+
+
+@pytest.mark.parametrize("provider", ["openai", "gemini"])
+def test_client_going_away_cancels_the_upstream_request(
+    provider: str, request: pytest.FixtureRequest, upstream: FakeUpstream, user: str
+) -> None:
+    desk: DeskProcess = request.getfixturevalue(f"{provider}_desk")
+    abandoned_before = upstream.state.streams_abandoned
+    body = {"type": "threads.create", "params": {"input": user_input("long one [slow]")}}
+    headers = {"Authorization": f"Bearer {make_token(user)}"}
+    with httpx.stream("POST", f"{desk.url}/chatkit", json=body, headers=headers) as response:
+        for line in response.iter_lines():
+            if "text_delta" in line:
+                break  # the user closes the tab mid-answer
+
+    deadline = time.monotonic() + 5
+    while upstream.state.streams_abandoned == abandoned_before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert upstream.state.streams_abandoned == abandoned_before + 1
+
+    # What had arrived is kept, and the next turn is not confused by the cut-off one.
+    client = DeskClient(desk.url, make_token(user))
+    thread = client.list_threads().body["data"][0]
+    items = client.list_items(thread["id"], order="asc").body["data"]
+    assert items[0]["type"] == "user_message"
+    assert items[-1]["type"] == "assistant_message"
+    assert items[-1]["content"][0]["text"].startswith("slow0")
