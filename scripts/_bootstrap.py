@@ -33,8 +33,10 @@ def find_uv() -> str:
     try:
         subprocess.run([sys.executable, "-m", "venv", str(TOOLS)], check=True)
     except subprocess.CalledProcessError:
-        sys.exit("Could not create a virtual environment: install Python's venv module "
-                 "(on Debian/Ubuntu: apt install python3-venv) and try again.")
+        sys.exit(
+            "Could not create a virtual environment: install Python's venv module "
+            "(on Debian/Ubuntu: apt install python3-venv) and try again."
+        )
     subprocess.run(
         [str(TOOLS / BIN / "python"), "-m", "pip", "install", "--quiet", f"uv=={UV_VERSION}"],
         check=True,

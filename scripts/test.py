@@ -1,4 +1,7 @@
-"""Set up (first time only) and run the whole test suite: ``python3 scripts/test.py [pytest args]``."""
+"""Set up (first time only) and run the whole test suite.
+
+``python3 scripts/test.py [pytest args]``; pytest finding no tests counts as a failure.
+"""
 
 import subprocess
 import sys

@@ -46,17 +46,23 @@ def gemini_desk(session_dir: Path, upstream: FakeUpstream) -> Iterator[DeskProce
 
 
 @pytest.fixture
-def desk_factory(
-    tmp_path: Path, upstream: FakeUpstream
-) -> Iterator[Callable[..., DeskProcess]]:
+def desk_factory(tmp_path: Path, upstream: FakeUpstream) -> Iterator[Callable[..., DeskProcess]]:
     """Start extra servers with their own settings; every one is stopped after the test."""
     started: list[DeskProcess] = []
 
-    def start(data_dir: Path | None = None, **env: str) -> DeskProcess:
+    def start(
+        data_dir: Path | None = None,
+        unset: tuple[str, ...] = (),
+        command: tuple[str, ...] = ("serve",),
+        **env: str,
+    ) -> DeskProcess:
         directory = data_dir or tmp_path / f"data-{len(started)}"
         environment = base_env(directory, upstream.base_url, tmp_path / "keyring.json")
         environment.update(env)
-        desk = DeskProcess(environment, tmp_path / f"server-{len(started)}.log").start()
+        for name in unset:
+            environment.pop(name, None)
+        log_file = tmp_path / f"server-{len(started)}.log"
+        desk = DeskProcess(environment, log_file, command).start()
         started.append(desk)
         return desk
 

@@ -54,7 +54,9 @@ def base_env(data_dir: Path, upstream_url: str, keyring_file: Path) -> dict[str,
     return env
 
 
-def run_cli(args: list[str], env: dict[str, str], stdin: str = "") -> subprocess.CompletedProcess[str]:
+def run_cli(
+    args: list[str], env: dict[str, str], stdin: str = ""
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "backend", *args],
         cwd=REPO_ROOT,
@@ -67,9 +69,12 @@ def run_cli(args: list[str], env: dict[str, str], stdin: str = "") -> subprocess
 
 
 class DeskProcess:
-    def __init__(self, env: dict[str, str], log_file: Path, port: int | None = None) -> None:
-        self.port = port or free_port()
-        self.env = env
+    def __init__(
+        self, env: dict[str, str], log_file: Path, command: tuple[str, ...] = ("serve",)
+    ) -> None:
+        self.port = free_port()
+        self.env = {**env, "CHATKIT_DESK_PORT": str(self.port)}
+        self.command = command
         self.log_file = log_file
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -80,7 +85,7 @@ class DeskProcess:
     def start(self, timeout: float = 60) -> DeskProcess:
         with self.log_file.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "backend", "serve", "--port", str(self.port)],
+                [sys.executable, "-m", "backend", *self.command],
                 cwd=REPO_ROOT,
                 env=self.env,
                 stdout=log,

@@ -62,9 +62,7 @@ def _text_of(content: Any) -> str:
     if isinstance(content, str):
         return content
     if isinstance(content, list):
-        return "".join(
-            part.get("text", "") for part in content if isinstance(part, dict)
-        )
+        return "".join(part.get("text", "") for part in content if isinstance(part, dict))
     return ""
 
 
@@ -73,7 +71,9 @@ def _conversation(body: dict[str, Any]) -> list[tuple[str, str]]:
     messages = body.get("messages")
     if messages is None:
         raw_input = body.get("input", [])
-        messages = [{"role": "user", "content": raw_input}] if isinstance(raw_input, str) else raw_input
+        messages = (
+            [{"role": "user", "content": raw_input}] if isinstance(raw_input, str) else raw_input
+        )
     pairs = []
     for message in messages:
         role = message.get("role")
@@ -172,13 +172,22 @@ class FakeUpstream:
         key = authorization.removeprefix("Bearer ").strip()
         pairs = _conversation(body)
         last = _last_user_text(pairs)
-        if key.startswith("sk-bad") or "[401]" in last or (
-            self.expected_key is not None and key != self.expected_key
+        if (
+            key.startswith("sk-bad")
+            or "[401]" in last
+            or (self.expected_key is not None and key != self.expected_key)
         ):
             return body, last, _error(401, "Incorrect API key provided.", "invalid_api_key")
         if "[429]" in last:
-            return body, last, _error(
-                429, "Rate limit reached for requests.", "rate_limit_exceeded", {"retry-after": "1"}
+            return (
+                body,
+                last,
+                _error(
+                    429,
+                    "Rate limit reached for requests.",
+                    "rate_limit_exceeded",
+                    {"retry-after": "1"},
+                ),
             )
         if "[500]" in last:
             return body, last, _error(500, "The server had an error.", "server_error")
@@ -199,7 +208,9 @@ class FakeUpstream:
                     if "[slow]" in last:
                         await asyncio.sleep(0.05)
                     if sent_words > 3 and "[cut]" in last:
-                        await asyncio.sleep(1)  # let the words already sent be read before the reset
+                        await asyncio.sleep(
+                            1
+                        )  # let the words already sent be read before the reset
                         raise ConnectionAbortedError("fake upstream cut the stream")
                     if sent_words > 3 and "[hang]" in last:
                         await asyncio.sleep(3600)

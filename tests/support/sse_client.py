@@ -96,9 +96,7 @@ class DeskClient:
         return self.chatkit({"type": "threads.list", "params": params})
 
     def list_items(self, thread_id: str, **params: Any) -> Reply:
-        return self.chatkit(
-            {"type": "items.list", "params": {"thread_id": thread_id, **params}}
-        )
+        return self.chatkit({"type": "items.list", "params": {"thread_id": thread_id, **params}})
 
 
 def user_input(text: str) -> dict[str, Any]:

@@ -1,0 +1,161 @@
+"""The ``chatkit-desk`` command as a user types it."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import jwt
+import pytest
+
+from tests.support.desk_process import (
+    TEST_JWT_SECRET,
+    DeskProcess,
+    base_env,
+    make_token,
+    run_cli,
+)
+from tests.support.fake_upstream import FakeUpstream
+from tests.support.sse_client import DeskClient
+
+
+@pytest.fixture
+def env(tmp_path: Path, upstream: FakeUpstream) -> dict[str, str]:
+    environment = base_env(tmp_path / "data", upstream.base_url, tmp_path / "keyring.json")
+    del environment["OPENAI_API_KEY"], environment["GEMINI_API_KEY"]
+    return environment
+
+
+def one_line_error(result: subprocess.CompletedProcess[str], code: int = 2) -> str:
+    assert result.returncode == code, result
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.startswith("chatkit-desk:")]
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+def test_keys_set_status_delete(env: dict[str, str], tmp_path: Path) -> None:
+    stored = run_cli(["keys", "set", "openai"], env, stdin="sk-from-stdin-123\n")
+    assert stored.returncode == 0, stored.stderr
+    assert "sk-from-stdin-123" not in stored.stdout + stored.stderr
+
+    status = run_cli(["keys", "status"], env)
+    assert "openai: set (keyring)" in status.stdout
+    assert "gemini: not set" in status.stdout
+    assert "FileKeyring" in status.stdout
+    assert "sk-from-stdin" not in status.stdout
+
+    assert "removed" in run_cli(["keys", "delete", "openai"], env).stdout
+    assert "openai: not set" in run_cli(["keys", "status"], env).stdout
+    assert "No OpenAI key was stored" in run_cli(["keys", "delete", "openai"], env).stdout
+
+
+def test_keys_status_names_the_environment(env: dict[str, str]) -> None:
+    status = run_cli(["keys", "status"], {**env, "GEMINI_API_KEY": "g-secret"})
+    assert "gemini: set (environment variable GEMINI_API_KEY)" in status.stdout
+    assert "g-secret" not in status.stdout
+
+
+def test_key_is_never_taken_from_argv(env: dict[str, str], tmp_path: Path) -> None:
+    result = run_cli(["keys", "set", "openai", "sk-on-the-command-line"], env)
+    assert result.returncode == 2
+    assert not (tmp_path / "keyring.json").exists()
+
+
+def test_empty_key_is_refused(env: dict[str, str]) -> None:
+    assert "the key is empty" in one_line_error(run_cli(["keys", "set", "gemini"], env, stdin="\n"))
+
+
+def test_keys_without_a_keyring(env: dict[str, str]) -> None:
+    no_keyring = {**env, "PYTHON_KEYRING_BACKEND": "tests.support.keyrings.NoKeyring"}
+    message = one_line_error(run_cli(["keys", "set", "openai"], no_keyring, stdin="sk-x\n"), 1)
+    assert "no system keyring is available" in message
+    assert (
+        "not set (no system keyring is available" in run_cli(["keys", "status"], no_keyring).stdout
+    )
+
+
+def test_token_is_signed_for_the_user_and_lifetime(env: dict[str, str]) -> None:
+    result = run_cli(["token", "--sub", "alice", "--ttl", "2h"], env)
+    assert result.returncode == 0, result.stderr
+    claims = jwt.decode(result.stdout.strip(), TEST_JWT_SECRET, algorithms=["HS256"])
+    assert claims["sub"] == "alice"
+    assert claims["exp"] - claims["iat"] == 7200
+
+
+def test_token_default_user_and_bad_arguments(env: dict[str, str]) -> None:
+    token = run_cli(["token"], env).stdout.strip()
+    assert jwt.decode(token, TEST_JWT_SECRET, algorithms=["HS256"])["sub"] == "local"
+    assert "not a duration" in one_line_error(run_cli(["token", "--ttl", "soon"], env))
+    assert "user name" in one_line_error(run_cli(["token", "--sub", "a b"], env))
+
+
+def test_token_secret_from_the_keyring_is_shared_with_the_server(
+    env: dict[str, str], desk_factory: Callable[..., DeskProcess], user: str
+) -> None:
+    del env["CHATKIT_DESK_JWT_SECRET"]
+    token = run_cli(["token", "--sub", user], env).stdout.strip()
+
+    desk = desk_factory(unset=("CHATKIT_DESK_JWT_SECRET",))
+
+    reply = DeskClient(desk.url, token).list_threads()
+    assert reply.status == 200, "the server checks tokens with the secret the CLI generated"
+    assert DeskClient(desk.url, make_token(user)).list_threads().status == 401
+
+
+def test_token_without_keyring_or_secret_says_what_to_do(env: dict[str, str]) -> None:
+    del env["CHATKIT_DESK_JWT_SECRET"]
+    no_keyring = {**env, "PYTHON_KEYRING_BACKEND": "tests.support.keyrings.NoKeyring"}
+    message = one_line_error(run_cli(["token"], no_keyring), 1)
+    assert "CHATKIT_DESK_JWT_SECRET" in message
+
+
+def test_busy_port_is_one_line_with_the_fix(env: dict[str, str]) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        message = one_line_error(run_cli(["serve", "--port", str(port)], env))
+    assert f"port {port} on 127.0.0.1 is already in use" in message
+    assert "--port" in message and "CHATKIT_DESK_PORT" in message
+
+
+def test_invalid_setting_is_one_line(env: dict[str, str]) -> None:
+    message = one_line_error(run_cli(["serve"], {**env, "CHATKIT_DESK_PROVIDER": "claude"}))
+    assert "CHATKIT_DESK_PROVIDER" in message
+
+
+def test_bare_command_without_display_runs_the_server(
+    desk_factory: Callable[..., DeskProcess],
+) -> None:
+    desk = desk_factory(unset=("DISPLAY", "WAYLAND_DISPLAY"), command=())
+    assert "no display found; running the headless server" in desk.log()
+
+
+def test_server_without_keyring_still_runs_and_explains(
+    desk_factory: Callable[..., DeskProcess], user: str
+) -> None:
+    desk = desk_factory(
+        PYTHON_KEYRING_BACKEND="tests.support.keyrings.NoKeyring",
+        OPENAI_API_KEY="",
+        GEMINI_API_KEY="",
+    )
+    assert httpx.get(f"{desk.url}/health").json()["key_configured"] is False
+    error = DeskClient(desk.url, make_token(user)).create_thread("hello").errors[0]
+    assert "No OpenAI API key is configured (no system keyring is available" in error["message"]
+    assert "no system keyring is available" in desk.log()
+
+
+def test_key_stored_with_the_cli_is_used_by_the_server(
+    env: dict[str, str], desk_factory: Callable[..., DeskProcess], upstream: FakeUpstream, user: str
+) -> None:
+    assert run_cli(["keys", "set", "openai"], env, stdin="sk-kept-in-keyring\n").returncode == 0
+    desk = desk_factory(OPENAI_API_KEY="")
+    reply = DeskClient(desk.url, make_token(user)).create_thread("hello")
+    assert reply.errors == []
+    assert upstream.state.requests[-1].authorization == "Bearer sk-kept-in-keyring"
+    assert os.environ.get("OPENAI_API_KEY") != "sk-kept-in-keyring"
