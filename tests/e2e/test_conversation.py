@@ -51,6 +51,13 @@ def test_history_sent_upstream_has_plain_assistant_turns(
     sent = last.get("messages") or last.get("input")
     assistant_turns = [m for m in sent if m.get("role") == "assistant"]
     assert assistant_turns and all(isinstance(m["content"], str) for m in assistant_turns)
+    if "messages" in last:  # Chat Completions: usage must be asked for, or it reads zero
+        assert last["stream_options"] == {"include_usage": True}
+
+
+def test_instructions_reach_the_model(client: DeskClient) -> None:
+    reply = client.create_thread("[instructions]")
+    assert reply.assistant_text.startswith("My instructions are: You are a helpful assistant.")
 
 
 def test_thread_gets_a_title_from_the_first_message(client: DeskClient) -> None:

@@ -133,3 +133,6 @@ def test_client_going_away_cancels_the_upstream_request(
     assert items[0]["type"] == "user_message"
     assert items[-1]["type"] == "assistant_message"
     assert items[-1]["content"][0]["text"].startswith("slow0")
+    follow_up = client.add_message(thread["id"], "still there?")
+    assert follow_up.errors == []
+    assert "Earlier you said: long one [slow]." in follow_up.assistant_text
