@@ -39,6 +39,13 @@ def _parser() -> argparse.ArgumentParser:
     token.add_argument("--sub", default="local", help="the user whose threads it opens")
     token.add_argument("--ttl", default="30d", help="how long it is valid: 30m, 12h, 7d, …")
 
+    open_page = commands.add_parser(
+        "open", help="open the built-in chat page in the browser, signed in"
+    )
+    open_page.add_argument(
+        "--print-url", action="store_true", help="print the one-time sign-in link instead"
+    )
+
     keys = commands.add_parser("keys", help="manage provider API keys in the OS keyring")
     key_commands = keys.add_subparsers(dest="keys_command", metavar="ACTION", required=True)
     key_set = key_commands.add_parser("set", help="store a key (read from a prompt or stdin)")
@@ -85,6 +92,26 @@ def _token(args: argparse.Namespace) -> int:
     except (SettingsError, SigningSecretUnavailable) as exc:
         return _fail(str(exc))
     print(authority.issue(subject, ttl))
+    return 0
+
+
+def _open(args: argparse.Namespace) -> int:
+    import webbrowser
+
+    from backend.serve import sign_in_url
+    from backend.web.auth import SigningSecretUnavailable, TokenAuthority
+
+    try:
+        settings = load_settings()
+        authority = TokenAuthority.from_configured(settings.jwt_secret, allow_ephemeral=False)
+    except (SettingsError, SigningSecretUnavailable) as exc:
+        return _fail(str(exc))
+    url = sign_in_url(settings, authority.issue_login())
+    if args.print_url:
+        print(url)
+        return 0
+    if not webbrowser.open(url):
+        return _fail("no web browser could be started; use --print-url and open the link yourself")
     return 0
 
 
@@ -145,7 +172,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             print("chatkit-desk: no display found; running the headless server.", file=sys.stderr)
         args = _parser().parse_args(["serve"])
-    handlers = {"serve": _serve, "token": _token, "keys": _keys}
+    handlers = {"serve": _serve, "token": _token, "open": _open, "keys": _keys}
     return handlers[args.command](args)
 
 

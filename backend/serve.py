@@ -53,9 +53,18 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+WILDCARD_HOSTS = {"0.0.0.0", "::", ""}
+
+
 def base_url(settings: Settings) -> str:
-    host = f"[{settings.host}]" if ":" in settings.host else settings.host
+    """Where a browser on this machine reaches the server."""
+    host = "127.0.0.1" if settings.host in WILDCARD_HOSTS else settings.host
+    host = f"[{host}]" if ":" in host else host
     return f"http://{host}:{settings.port}"
+
+
+def sign_in_url(settings: Settings, login_token: str) -> str:
+    return f"{base_url(settings)}/login?token={login_token}"
 
 
 def run(settings: Settings) -> None:
@@ -80,8 +89,11 @@ def run(settings: Settings) -> None:
         )
     if not is_loopback(settings.host):
         log.warning(
-            "listening on %s, which other machines can reach: every chat request needs a token",
+            "listening on %s, which other machines can reach: tokens stay mandatory on every "
+            "chat request; requests must be addressed to a loopback name or one of "
+            "CHATKIT_DESK_ALLOWED_HOSTS (%s)",
             settings.host,
+            ", ".join(settings.allowed_hosts) or "none set",
         )
     config = uvicorn.Config(
         app,

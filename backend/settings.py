@@ -61,10 +61,17 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", min_length=1)
     port: int = Field(8765, ge=1, le=65535)
     allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    """Host names (besides the loopback ones) requests may be addressed to, e.g. behind a proxy."""
     data_dir: Path = Field(default_factory=default_data_dir)
     jwt_secret: str | None = Field(None, min_length=32, repr=False)
     upstream_timeout: float = Field(60.0, gt=0, le=3600)
     domain_key: str = "domain_pk_localhost_dev"
+    max_body_bytes: int = Field(1_048_576, ge=1024)
+    max_message_chars: int = Field(100_000, ge=1)
+    rate_limit_per_minute: int = Field(600, ge=1)
+    max_streams_per_user: int = Field(128, ge=1)
+    max_streams: int = Field(512, ge=1)
 
     @field_validator("openai_base_url", "gemini_base_url")
     @classmethod
@@ -76,12 +83,21 @@ class Settings(BaseSettings):
             raise ValueError("must be an http:// or https:// URL, e.g. https://api.openai.com/v1")
         return value
 
-    @field_validator("allowed_origins", mode="before")
+    @field_validator("allowed_origins", "allowed_hosts", mode="before")
     @classmethod
     def _comma_list(cls, value: Any) -> Any:
         if isinstance(value, str):
-            return [origin.strip().rstrip("/") for origin in value.split(",") if origin.strip()]
+            return [entry.strip().rstrip("/") for entry in value.split(",") if entry.strip()]
         return value
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _hosts(cls, hosts: list[str]) -> list[str]:
+        for host in hosts:
+            bracketed_ipv6 = host.startswith("[") and host.endswith("]")
+            if not host or any(ch in host for ch in "/@ ") or (":" in host and not bracketed_ipv6):
+                raise ValueError(f"{host!r} is not a host name like chat.example.com")
+        return [host.lower() for host in hosts]
 
     @field_validator("allowed_origins")
     @classmethod

@@ -12,21 +12,28 @@ from backend.chat.providers import ProviderRegistry
 from backend.chat.server import DeskChatKitServer
 from backend.settings import Settings
 from backend.store import SQLiteStore
-from backend.web import chatkit_route, simple_chat_route
+from backend.store.login_tokens import UsedLoginTokens
+from backend.web import chatkit_route, pages_route, simple_chat_route
 from backend.web.auth import TokenAuthority
 from backend.web.errors import install_error_handlers
+from backend.web.guards import RequestGuard, own_origins
+from backend.web.limits import RateLimiter, StreamSlots
 from backend.web.services import Services, services
 
 
 def create_app(settings: Settings, tokens: TokenAuthority) -> FastAPI:
     store = SQLiteStore(settings.database_file)
+    used_logins = UsedLoginTokens(settings.database_file)
     providers = ProviderRegistry()
     desk = Services(
         settings=settings,
         store=store,
+        used_logins=used_logins,
         providers=providers,
         chatkit=DeskChatKitServer(store, lambda: desk.current_settings(), providers),
         tokens=tokens,
+        rate_limiter=RateLimiter(settings.rate_limit_per_minute),
+        streams=StreamSlots(settings.max_streams_per_user, settings.max_streams),
     )
 
     @asynccontextmanager
@@ -35,6 +42,7 @@ def create_app(settings: Settings, tokens: TokenAuthority) -> FastAPI:
             yield
         finally:
             await providers.aclose()
+            used_logins.close()
             store.close()
 
     app = FastAPI(
@@ -49,6 +57,13 @@ def create_app(settings: Settings, tokens: TokenAuthority) -> FastAPI:
     install_error_handlers(app)
     app.include_router(chatkit_route.router)
     app.include_router(simple_chat_route.router)
+    app.include_router(pages_route.router)
+    app.add_middleware(
+        RequestGuard,
+        allowed_hosts=[*settings.allowed_hosts, settings.host],
+        allowed_origins=[*settings.allowed_origins, *own_origins(settings.port)],
+        max_body_bytes=settings.max_body_bytes,
+    )
 
     @app.get("/health")
     async def health(request: Request) -> dict[str, object]:

@@ -7,6 +7,7 @@ import re
 import secrets as _random
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import jwt
 
@@ -19,6 +20,10 @@ log = logging.getLogger(__name__)
 ALGORITHM = "HS256"
 DEFAULT_SUBJECT = "local"
 DEFAULT_TTL = "30d"
+LOGIN = "login"
+SESSION = "session"
+LOGIN_TTL_SECONDS = 120
+SESSION_TTL_SECONDS = 7 * 86400
 _DURATION_PART = re.compile(r"(\d+)([smhdw])")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _SUBJECT = re.compile(r"[A-Za-z0-9._@+-]{1,128}")
@@ -70,13 +75,34 @@ class TokenAuthority:
         log.warning("%s; until then tokens are only valid until the server stops.", advice)
         return cls(_random.token_urlsafe(48), ephemeral=True)
 
-    def issue(self, subject: str, ttl_seconds: int) -> str:
+    def issue(self, subject: str, ttl_seconds: int, purpose: str | None = None) -> str:
+        """A signed token. Access tokens carry no ``purpose``; login links and sessions do."""
         now = int(time.time())
-        claims = {"sub": check_subject(subject), "iat": now, "exp": now + ttl_seconds}
+        claims: dict[str, object] = {
+            "sub": check_subject(subject),
+            "iat": now,
+            "exp": now + ttl_seconds,
+        }
+        if purpose is not None:
+            claims.update(purpose=purpose, jti=_random.token_urlsafe(16))
         return jwt.encode(claims, self.secret, algorithm=ALGORITHM)
 
+    def issue_login(self, subject: str = DEFAULT_SUBJECT) -> str:
+        """A one-time, short-lived token for ``/login``, which trades it for a session cookie."""
+        return self.issue(subject, LOGIN_TTL_SECONDS, purpose=LOGIN)
+
     def verify(self, token: str) -> RequestContext:
-        """The request context of a valid token, else a 401 ``ApiError`` that says what is wrong."""
+        """The request context of a valid access token, else a 401 ``ApiError`` saying why."""
+        return RequestContext(user_id=self._decode(token, purpose=None)["sub"])
+
+    def verify_session(self, token: str) -> RequestContext:
+        return RequestContext(user_id=self._decode(token, purpose=SESSION)["sub"])
+
+    def verify_login(self, token: str) -> LoginGrant:
+        claims = self._decode(token, purpose=LOGIN)
+        return LoginGrant(claims["sub"], str(claims.get("jti", "")), int(claims["exp"]))
+
+    def _decode(self, token: str, purpose: str | None) -> dict[str, Any]:
         try:
             claims = jwt.decode(
                 token,
@@ -105,26 +131,31 @@ class TokenAuthority:
             raise _unauthorized(
                 "token_invalid", "The access token is malformed; get a new one."
             ) from None
+        if claims.get("purpose") != purpose:
+            raise _unauthorized("token_invalid", "This token cannot be used here.")
         subject = claims["sub"]
         if not isinstance(subject, str) or not _SUBJECT.fullmatch(subject):
             raise _unauthorized(
                 "token_invalid", "The access token's 'sub' is not a valid user name."
             )
-        return RequestContext(user_id=subject)
+        return claims
 
     def verify_header(self, authorization: str | None) -> RequestContext:
-        if not authorization:
+        scheme, _, token = (authorization or "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
             raise _unauthorized(
                 "token_missing",
                 "This endpoint needs 'Authorization: Bearer <token>'; get one with "
                 "`chatkit-desk token`.",
             )
-        scheme, _, token = authorization.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise _unauthorized(
-                "token_missing", "The Authorization header must be 'Bearer <token>'."
-            )
         return self.verify(token.strip())
+
+
+@dataclass(frozen=True)
+class LoginGrant:
+    subject: str
+    token_id: str
+    expires_at: int
 
 
 def _unauthorized(code: str, message: str) -> ApiError:

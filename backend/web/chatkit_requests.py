@@ -26,6 +26,7 @@ from chatkit.types import (
     ThreadsRetryAfterItemReq,
     ThreadsSyncCustomActionReq,
     ThreadsUpdateReq,
+    UserMessageInput,
     UserMessageItem,
 )
 from pydantic import TypeAdapter, ValidationError
@@ -81,12 +82,27 @@ def _describe(exc: ValidationError) -> ApiError:
     return ApiError(400, "invalid_request", f"Invalid request: {where}: {first['msg']}.")
 
 
-async def check(request: ChatKitReq, store: Store[RequestContext], context: RequestContext) -> None:
+async def check(
+    request: ChatKitReq,
+    store: Store[RequestContext],
+    context: RequestContext,
+    max_message_chars: int,
+) -> None:
     """Raise a 4xx ``ApiError`` for anything that would otherwise fail after the response began."""
     if message := _UNSUPPORTED.get(type(request)):
         raise ApiError(400, "unsupported_request", message)
 
     params = request.params
+    user_input = getattr(params, "input", None)
+    if isinstance(user_input, UserMessageInput):
+        length = sum(len(part.text) for part in user_input.content)
+        if length > max_message_chars:
+            raise ApiError(
+                413,
+                "message_too_long",
+                f"The message has {length} characters; the limit is {max_message_chars} "
+                "(CHATKIT_DESK_MAX_MESSAGE_CHARS).",
+            )
     if isinstance(request, ThreadsListReq | ItemsListReq):
         limit = request.params.limit
         if limit is not None and not 1 <= limit <= MAX_PAGE_SIZE:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from chatkit.server import StreamingResult
+from chatkit.server import NonStreamingResult, StreamingResult
+from chatkit.types import is_streaming_req
 from fastapi import APIRouter, Depends, Request, Response
 
 from backend.chat.context import RequestContext
@@ -31,8 +32,16 @@ async def chatkit(
     desk = services(request)
     body = await json_body(request)
     parsed = chatkit_requests.parse(body)
-    await chatkit_requests.check(parsed, desk.store, user)
-    result = await desk.chatkit.process(body, user)
-    if isinstance(result, StreamingResult):
-        return sse.response(aiter(result), STREAM_FAILURE)
-    return Response(content=result.json, media_type="application/json")
+    await chatkit_requests.check(parsed, desk.store, user, desk.settings.max_message_chars)
+    if not is_streaming_req(parsed):
+        result = await desk.chatkit.process(body, user)
+        assert isinstance(result, NonStreamingResult)
+        return Response(content=result.json, media_type="application/json")
+    desk.streams.acquire(user.user_id)
+    try:
+        result = await desk.chatkit.process(body, user)
+    except BaseException:
+        desk.streams.release(user.user_id)
+        raise
+    assert isinstance(result, StreamingResult)
+    return sse.response(aiter(result), STREAM_FAILURE, lambda: desk.streams.release(user.user_id))

@@ -97,7 +97,8 @@ async def simple_chat(
 ) -> StreamingResponse:
     desk = services(request)
     chatkit_request = _to_chatkit(_parse(await json_body(request)))
-    await chatkit_requests.check(chatkit_request, desk.store, user)
+    await chatkit_requests.check(chatkit_request, desk.store, user, desk.settings.max_message_chars)
+    desk.streams.acquire(user.user_id)
     events = desk.chatkit.stream_events(chatkit_request, user)
     conversation_id = getattr(chatkit_request.params, "thread_id", None)
 
@@ -140,7 +141,7 @@ async def simple_chat(
             "data": {"code": "internal_error", "message": "The server hit an unexpected error."},
         }
     )
-    return sse.response(frames(), failure)
+    return sse.response(frames(), failure, lambda: desk.streams.release(user.user_id))
 
 
 def _simple_item(item: AssistantMessageItem) -> dict[str, object]:

@@ -71,7 +71,7 @@ def test_header_forms() -> None:
     token = authority.issue("alice", 60)
     assert authority.verify_header(f"Bearer {token}").user_id == "alice"
     assert authority.verify_header(f"bearer  {token} ").user_id == "alice"
-    for header in (None, "", "Bearer", f"Basic {token}"):
+    for header in (None, "", "Bearer", "Bearer  ", f"Basic {token}"):
         with pytest.raises(ApiError) as caught:
             authority.verify_header(header)
         assert caught.value.code == "token_missing"

@@ -14,7 +14,7 @@ import httpx
 import jwt
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-TEST_JWT_SECRET = "test-signing-secret-0123456789-abcdefghijklmnop"
+TEST_JWT_SECRET = "test-signing-secret-" + "0123456789abcdef" * 4
 TEST_OPENAI_KEY = "sk-test-openai-1111"
 TEST_GEMINI_KEY = "test-gemini-2222"
 

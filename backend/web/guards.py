@@ -1,0 +1,176 @@
+"""The checks every request passes before any route runs, in this order:
+
+1. Host allowlist — loopback names and the configured host(s) only, so a DNS-rebinding page
+   (evil.example resolving to 127.0.0.1) gets 421 and can never read an answer.
+2. Origin allowlist — no Origin (curl, scripts) is fine; this server's own origin and the
+   configured frontend origins get CORS answers; any other Origin, ``null`` included, gets 403.
+3. Body size — 413 past the limit, whether or not a Content-Length was sent.
+
+Authentication (401) and the per-user rate limit (429) follow in the routes' dependency. This is
+plain ASGI rather than ``BaseHTTPMiddleware`` so streamed responses pass through untouched.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "[::1]", "::1"})
+CORS_METHODS = "GET, POST, OPTIONS"
+CORS_HEADERS = "Authorization, Content-Type"
+CORS_MAX_AGE = "600"
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+def host_name(host_header: str) -> str:
+    """``localhost:8765`` → ``localhost``; ``[::1]:8765`` → ``[::1]``."""
+    host = host_header.strip().lower()
+    if host.startswith("["):
+        return host[: host.find("]") + 1] if "]" in host else ""
+    return host.rsplit(":", 1)[0] if ":" in host else host
+
+
+def own_origins(port: int) -> set[str]:
+    return {f"http://{name}:{port}" for name in ("127.0.0.1", "localhost", "[::1]")}
+
+
+def _json_error(status: int, code: str, message: str) -> tuple[dict[str, object], bytes]:
+    body = json.dumps({"error": {"code": code, "message": message}}).encode()
+    start = {
+        "type": "http.response.start",
+        "status": status,
+        "headers": [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+        ],
+    }
+    return start, body
+
+
+async def _reply(send: Send, status: int, code: str, message: str) -> None:
+    start, body = _json_error(status, code, message)
+    await send(start)  # type: ignore[arg-type]
+    await send({"type": "http.response.body", "body": body})
+
+
+class RequestGuard:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        allowed_hosts: Iterable[str],
+        allowed_origins: Iterable[str],
+        max_body_bytes: int,
+    ) -> None:
+        self.app = app
+        self.allowed_hosts = LOOPBACK_HOSTS | {h.lower() for h in allowed_hosts}
+        self.allowed_origins = {o.lower().rstrip("/") for o in allowed_origins}
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+
+        host = host_name(headers.get(b"host", b"").decode("latin-1"))
+        if host not in self.allowed_hosts:
+            await _reply(
+                send,
+                421,
+                "host_not_allowed",
+                "This server only answers requests addressed to localhost; add the host name to "
+                "CHATKIT_DESK_ALLOWED_HOSTS if it is really yours.",
+            )
+            return
+
+        origin = headers.get(b"origin")
+        if origin is not None:
+            origin_text = origin.decode("latin-1").lower().rstrip("/")
+            if origin_text not in self.allowed_origins:
+                await _reply(
+                    send,
+                    403,
+                    "origin_not_allowed",
+                    f"Requests from {origin_text} are not allowed; add it to "
+                    "CHATKIT_DESK_ALLOWED_ORIGINS (or the allowed origins in Settings).",
+                )
+                return
+            if scope["method"] == "OPTIONS" and b"access-control-request-method" in headers:
+                await self._preflight(send, origin)
+                return
+            send = self._with_cors(send, origin)
+
+        declared = headers.get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
+            await self._too_large(send)
+            return
+        await self._call_with_body_limit(scope, receive, send)
+
+    async def _call_with_body_limit(self, scope: Scope, receive: Receive, send: Send) -> None:
+        received = 0
+        started = False
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body_bytes:
+                    raise BodyTooLarge
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except BodyTooLarge:
+            if not started:
+                await self._too_large(send)
+
+    async def _too_large(self, send: Send) -> None:
+        await _reply(
+            send,
+            413,
+            "body_too_large",
+            f"The request body is larger than {self.max_body_bytes} bytes "
+            "(CHATKIT_DESK_MAX_BODY_BYTES).",
+        )
+
+    @staticmethod
+    async def _preflight(send: Send, origin: bytes) -> None:
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 204,
+                "headers": [
+                    (b"access-control-allow-origin", origin),
+                    (b"access-control-allow-methods", CORS_METHODS.encode()),
+                    (b"access-control-allow-headers", CORS_HEADERS.encode()),
+                    (b"access-control-max-age", CORS_MAX_AGE.encode()),
+                    (b"vary", b"Origin"),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": b""})
+
+    @staticmethod
+    def _with_cors(send: Send, origin: bytes) -> Send:
+        async def send_with_cors(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (b"access-control-allow-origin", origin),
+                    (b"vary", b"Origin"),
+                ]
+            await send(message)
+
+        return send_with_cors

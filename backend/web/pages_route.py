@@ -1,0 +1,84 @@
+"""The browser side: ``/login`` trades a one-time link for a session cookie; ``/`` is the page.
+
+The page and its files need the session cookie (HttpOnly, SameSite=Strict); without it the
+browser gets a sign-in page that says how to get in. Nobody copies tokens by hand: the tray and
+``chatkit-desk open`` mint the one-time link.
+"""
+
+from __future__ import annotations
+
+import html
+
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+
+from backend.resources import web_dir
+from backend.web.auth import SESSION, SESSION_TTL_SECONDS
+from backend.web.errors import ApiError
+from backend.web.services import services
+
+router = APIRouter()
+
+NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+
+
+def sign_in_page(reason: str, status: int = 401) -> HTMLResponse:
+    template = (web_dir() / "signin.html").read_text(encoding="utf-8")
+    return HTMLResponse(
+        template.replace("{reason}", html.escape(reason)), status_code=status, headers=NO_STORE
+    )
+
+
+@router.get("/login", response_model=None)
+async def login(request: Request, token: str = "") -> Response:
+    desk = services(request)
+    if not token:
+        return sign_in_page("This sign-in link is incomplete.", 400)
+    try:
+        grant = desk.tokens.verify_login(token)
+    except ApiError:
+        return sign_in_page("This sign-in link is not valid (it may have expired).")
+    if not desk.used_logins.claim(grant.token_id, grant.expires_at):
+        return sign_in_page("This sign-in link was already used.")
+    session = desk.tokens.issue(grant.subject, SESSION_TTL_SECONDS, purpose=SESSION)
+    response = RedirectResponse("/", status_code=303, headers=NO_STORE)
+    response.set_cookie(
+        desk.session_cookie,
+        session,
+        max_age=SESSION_TTL_SECONDS,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        path="/",
+    )
+    return response
+
+
+def _signed_in(request: Request) -> bool:
+    desk = services(request)
+    cookie = request.cookies.get(desk.session_cookie)
+    if not cookie:
+        return False
+    try:
+        desk.tokens.verify_session(cookie)
+    except ApiError:
+        return False
+    return True
+
+
+@router.get("/", response_model=None)
+async def index(request: Request) -> Response:
+    if not _signed_in(request):
+        return sign_in_page("You are not signed in here yet.")
+    return FileResponse(web_dir() / "index.html", headers={"Cache-Control": "no-cache"})
+
+
+@router.get("/static/{path:path}", response_model=None)
+async def static_file(request: Request, path: str) -> Response:
+    if not _signed_in(request):
+        raise ApiError(401, "not_signed_in", "Sign in first: open the chat from the tray.")
+    root = (web_dir() / "static").resolve()
+    target = (root / path).resolve()
+    if not target.is_relative_to(root) or not target.is_file():
+        raise ApiError(404, "not_found", f"No file {path!r}.")
+    return FileResponse(target, headers={"Cache-Control": "no-cache"})
