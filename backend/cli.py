@@ -10,7 +10,7 @@ import sys
 from collections.abc import Sequence
 
 from backend import __version__, secrets
-from backend.settings import SettingsError, load_settings
+from backend.settings import LiveSettings, SettingsError, load_settings
 
 EXIT_USAGE = 2
 
@@ -65,8 +65,7 @@ def _serve(args: argparse.Namespace) -> int:
     from backend.serve import PortInUse, run
 
     try:
-        settings = load_settings(args.data_dir, host=args.host, port=args.port)
-        run(settings)
+        run(LiveSettings(args.data_dir, host=args.host, port=args.port))
     except (SettingsError, PortInUse) as exc:
         return _fail(str(exc), EXIT_USAGE)
     except KeyboardInterrupt:  # uvicorn re-raises Ctrl+C after its graceful shutdown
@@ -75,7 +74,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _token(args: argparse.Namespace) -> int:
-    from backend.web.auth import (
+    from backend.tokens import (
         SigningSecretUnavailable,
         TokenAuthority,
         check_subject,
@@ -99,7 +98,7 @@ def _open(args: argparse.Namespace) -> int:
     import webbrowser
 
     from backend.serve import sign_in_url
-    from backend.web.auth import SigningSecretUnavailable, TokenAuthority
+    from backend.tokens import SigningSecretUnavailable, TokenAuthority
 
     try:
         settings = load_settings()

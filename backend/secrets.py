@@ -49,10 +49,9 @@ def _explain(exc: keyring.errors.KeyringError) -> str:
         return "the system keyring is locked; unlock it (log in to your desktop session) and retry"
     if isinstance(exc, keyring.errors.NoKeyringError):
         return (
-            "no system keyring is available (on Linux install and start gnome-keyring or KWallet); "
-            "set the key in the environment instead"
+            "no system keyring is available (on Linux, install and start gnome-keyring or KWallet)"
         )
-    return f"the system keyring failed ({type(exc).__name__}); set the key in the environment"
+    return f"the system keyring failed ({type(exc).__name__})"
 
 
 def backend_name() -> str:

@@ -10,9 +10,9 @@ import sys
 import uvicorn
 
 from backend import secrets
-from backend.settings import Settings
+from backend.settings import LiveSettings, Settings
+from backend.tokens import TokenAuthority
 from backend.web.app import create_app
-from backend.web.auth import TokenAuthority
 
 log = logging.getLogger("chatkit_desk")
 
@@ -67,11 +67,12 @@ def sign_in_url(settings: Settings, login_token: str) -> str:
     return f"{base_url(settings)}/login?token={login_token}"
 
 
-def run(settings: Settings) -> None:
+def run(live_settings: LiveSettings) -> None:
     """Serve until interrupted. Raises ``PortInUse`` before anything starts listening."""
+    settings = live_settings.current()
     tokens = TokenAuthority.from_configured(settings.jwt_secret, allow_ephemeral=True)
     sock = bind(settings.host, settings.port)
-    app = create_app(settings, tokens)
+    app = create_app(live_settings, tokens)
     key = secrets.provider_key(settings.provider)
     log.info(
         "ChatKit Desk on %s/chatkit — provider %s, model %s, API key %s",

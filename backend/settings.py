@@ -8,6 +8,7 @@ Provider API keys are *not* settings: they live in the keyring (see ``backend.se
 from __future__ import annotations
 
 import json
+import logging
 import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -21,6 +22,8 @@ from pydantic_settings import (
     PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
+
+log = logging.getLogger(__name__)
 
 APP_NAME = "chatkit-desk"
 ENV_PREFIX = "CHATKIT_DESK_"
@@ -182,3 +185,79 @@ def load_settings(data_dir: str | Path | None = None, **overrides: Any) -> Setti
         return _settings_class_for(settings_file)(data_dir=resolved_dir, **values)
     except ValidationError as exc:
         raise SettingsError("; ".join(_describe(e) for e in exc.errors())) from None
+
+
+EDITABLE_FIELDS = frozenset(
+    {
+        "provider",
+        "openai_model",
+        "openai_base_url",
+        "gemini_model",
+        "gemini_base_url",
+        "instructions",
+        "host",
+        "port",
+        "allowed_origins",
+        "upstream_timeout",
+        "domain_key",
+    }
+)
+"""What the settings window may write to ``settings.json``; never a secret."""
+
+
+def read_settings_file(data_dir: Path) -> dict[str, Any]:
+    path = data_dir / SETTINGS_FILE_NAME
+    _check_settings_file(path)
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+
+
+def save_settings_file(data_dir: Path, changes: dict[str, Any]) -> Path:
+    """Merge ``changes`` into ``settings.json`` after validating them; written atomically."""
+    unknown = set(changes) - EDITABLE_FIELDS
+    if unknown:
+        raise SettingsError(f"not a setting that can be saved: {', '.join(sorted(unknown))}")
+    merged = {**read_settings_file(data_dir), **changes}
+    try:
+        Settings.model_validate({**merged, "data_dir": data_dir})  # no environment involved
+    except ValidationError as exc:
+        raise SettingsError("; ".join(_describe(e) for e in exc.errors())) from None
+    data_dir.mkdir(parents=True, exist_ok=True)
+    target = data_dir / SETTINGS_FILE_NAME
+    temporary = target.with_name(f".{SETTINGS_FILE_NAME}.tmp")
+    temporary.write_text(json.dumps(merged, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    os.replace(temporary, target)
+    return target
+
+
+class LiveSettings:
+    """The current settings, re-read when ``settings.json`` changes.
+
+    The settings window writes the file; the server calls ``current()`` once per turn (a
+    ``stat``), so a new provider, model or instructions apply to the next message without a
+    restart. A file that has become invalid is reported and the last good settings stay.
+    """
+
+    def __init__(self, data_dir: str | Path | None = None, **overrides: Any) -> None:
+        self._overrides = overrides
+        self._settings = load_settings(data_dir, **overrides)
+        self._stamp = self._file_stamp()
+
+    def _file_stamp(self) -> tuple[int, int] | None:
+        try:
+            status = self._settings.settings_file.stat()
+        except FileNotFoundError:
+            return None
+        return status.st_mtime_ns, status.st_size
+
+    def current(self) -> Settings:
+        stamp = self._file_stamp()
+        if stamp != self._stamp:
+            self._stamp = stamp
+            try:
+                self._settings = load_settings(self._settings.data_dir, **self._overrides)
+            except SettingsError as exc:
+                log.warning(
+                    "settings.json changed but is not valid, keeping the last good settings: %s",
+                    exc,
+                )
+        return self._settings

@@ -10,27 +10,28 @@ from fastapi import FastAPI, Request
 from backend import __version__, secrets
 from backend.chat.providers import ProviderRegistry
 from backend.chat.server import DeskChatKitServer
-from backend.settings import Settings
+from backend.settings import LiveSettings
 from backend.store import SQLiteStore
 from backend.store.login_tokens import UsedLoginTokens
+from backend.tokens import TokenAuthority
 from backend.web import chatkit_route, pages_route, simple_chat_route
-from backend.web.auth import TokenAuthority
 from backend.web.errors import install_error_handlers
-from backend.web.guards import RequestGuard, own_origins
+from backend.web.guards import RequestGuard
 from backend.web.limits import RateLimiter, StreamSlots
 from backend.web.services import Services, services
 
 
-def create_app(settings: Settings, tokens: TokenAuthority) -> FastAPI:
+def create_app(live_settings: LiveSettings, tokens: TokenAuthority) -> FastAPI:
+    settings = live_settings.current()
     store = SQLiteStore(settings.database_file)
     used_logins = UsedLoginTokens(settings.database_file)
     providers = ProviderRegistry()
     desk = Services(
-        settings=settings,
+        live_settings=live_settings,
         store=store,
         used_logins=used_logins,
         providers=providers,
-        chatkit=DeskChatKitServer(store, lambda: desk.current_settings(), providers),
+        chatkit=DeskChatKitServer(store, live_settings.current, providers),
         tokens=tokens,
         rate_limiter=RateLimiter(settings.rate_limit_per_minute),
         streams=StreamSlots(settings.max_streams_per_user, settings.max_streams),
@@ -58,16 +59,11 @@ def create_app(settings: Settings, tokens: TokenAuthority) -> FastAPI:
     app.include_router(chatkit_route.router)
     app.include_router(simple_chat_route.router)
     app.include_router(pages_route.router)
-    app.add_middleware(
-        RequestGuard,
-        allowed_hosts=[*settings.allowed_hosts, settings.host],
-        allowed_origins=[*settings.allowed_origins, *own_origins(settings.port)],
-        max_body_bytes=settings.max_body_bytes,
-    )
+    app.add_middleware(RequestGuard, settings=live_settings.current)
 
     @app.get("/health")
     async def health(request: Request) -> dict[str, object]:
-        current = services(request).current_settings()
+        current = services(request).settings
         return {
             "status": "ok",
             "app": "chatkit-desk",

@@ -1,162 +1,35 @@
-"""Access tokens: HS256 JWTs whose ``sub`` is the user whose threads a request may touch."""
+"""HTTP authentication: a bearer token or the session cookie names the caller, else 401."""
 
 from __future__ import annotations
 
-import logging
-import re
-import secrets as _random
-import time
-from dataclasses import dataclass
-from typing import Any
-
-import jwt
-
-from backend import secrets
 from backend.chat.context import RequestContext
+from backend.tokens import SESSION, TokenAuthority, TokenRejected
 from backend.web.errors import ApiError
-
-log = logging.getLogger(__name__)
-
-ALGORITHM = "HS256"
-DEFAULT_SUBJECT = "local"
-DEFAULT_TTL = "30d"
-LOGIN = "login"
-SESSION = "session"
-LOGIN_TTL_SECONDS = 120
-SESSION_TTL_SECONDS = 7 * 86400
-_DURATION_PART = re.compile(r"(\d+)([smhdw])")
-_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-_SUBJECT = re.compile(r"[A-Za-z0-9._@+-]{1,128}")
-
-
-def parse_duration(text: str) -> int:
-    """Seconds in ``"3600"``, ``"90s"``, ``"30m"``, ``"12h"``, ``"7d"``, ``"1w"`` or ``"1h30m"``."""
-    text = text.strip().lower()
-    if text.isdigit():
-        seconds = int(text)
-    else:
-        parts = _DURATION_PART.findall(text)
-        if not parts or "".join(n + u for n, u in parts) != text:
-            raise ValueError(f"{text!r} is not a duration like 30m, 12h, 7d or 3600")
-        seconds = sum(int(n) * _UNIT_SECONDS[u] for n, u in parts)
-    if seconds <= 0:
-        raise ValueError("the duration must be longer than zero")
-    return seconds
-
-
-def check_subject(subject: str) -> str:
-    if not _SUBJECT.fullmatch(subject):
-        raise ValueError("a user name is 1–128 letters, digits or . _ @ + -")
-    return subject
-
-
-class SigningSecretUnavailable(Exception):
-    """No signing secret can be had; the message says how to provide one."""
-
-
-@dataclass(frozen=True)
-class TokenAuthority:
-    secret: str
-    ephemeral: bool = False
-
-    @classmethod
-    def from_configured(cls, configured: str | None, allow_ephemeral: bool) -> TokenAuthority:
-        """The secret from the setting or the keyring; without a keyring, maybe a throwaway one.
-
-        The server may run with a throwaway secret (tokens die with it); the ``token`` command may
-        not, since nobody could check what it prints.
-        """
-        lookup = secrets.jwt_secret(configured)
-        if lookup.value is not None:
-            return cls(lookup.value)
-        advice = f"{lookup.problem}. Set CHATKIT_DESK_JWT_SECRET to a long random string"
-        if not allow_ephemeral:
-            raise SigningSecretUnavailable(advice + " (the same value for the server and here).")
-        log.warning("%s; until then tokens are only valid until the server stops.", advice)
-        return cls(_random.token_urlsafe(48), ephemeral=True)
-
-    def issue(self, subject: str, ttl_seconds: int, purpose: str | None = None) -> str:
-        """A signed token. Access tokens carry no ``purpose``; login links and sessions do."""
-        now = int(time.time())
-        claims: dict[str, object] = {
-            "sub": check_subject(subject),
-            "iat": now,
-            "exp": now + ttl_seconds,
-        }
-        if purpose is not None:
-            claims.update(purpose=purpose, jti=_random.token_urlsafe(16))
-        return jwt.encode(claims, self.secret, algorithm=ALGORITHM)
-
-    def issue_login(self, subject: str = DEFAULT_SUBJECT) -> str:
-        """A one-time, short-lived token for ``/login``, which trades it for a session cookie."""
-        return self.issue(subject, LOGIN_TTL_SECONDS, purpose=LOGIN)
-
-    def verify(self, token: str) -> RequestContext:
-        """The request context of a valid access token, else a 401 ``ApiError`` saying why."""
-        return RequestContext(user_id=self._decode(token, purpose=None)["sub"])
-
-    def verify_session(self, token: str) -> RequestContext:
-        return RequestContext(user_id=self._decode(token, purpose=SESSION)["sub"])
-
-    def verify_login(self, token: str) -> LoginGrant:
-        claims = self._decode(token, purpose=LOGIN)
-        return LoginGrant(claims["sub"], str(claims.get("jti", "")), int(claims["exp"]))
-
-    def _decode(self, token: str, purpose: str | None) -> dict[str, Any]:
-        try:
-            claims = jwt.decode(
-                token,
-                self.secret,
-                algorithms=[ALGORITHM],
-                options={"require": ["sub", "iat", "exp"]},
-            )
-        except jwt.ExpiredSignatureError:
-            raise _unauthorized(
-                "token_expired", "The access token has expired; get a new one (chatkit-desk token)."
-            ) from None
-        except jwt.InvalidAlgorithmError:
-            raise _unauthorized(
-                "token_invalid", f"The access token is not signed with {ALGORITHM}; it is refused."
-            ) from None
-        except jwt.InvalidSignatureError:
-            raise _unauthorized(
-                "token_invalid",
-                "The access token's signature does not match this server; get a new token.",
-            ) from None
-        except jwt.MissingRequiredClaimError as exc:
-            raise _unauthorized(
-                "token_invalid", f"The access token lacks the {exc.claim!r} claim."
-            ) from None
-        except jwt.InvalidTokenError:
-            raise _unauthorized(
-                "token_invalid", "The access token is malformed; get a new one."
-            ) from None
-        if claims.get("purpose") != purpose:
-            raise _unauthorized("token_invalid", "This token cannot be used here.")
-        subject = claims["sub"]
-        if not isinstance(subject, str) or not _SUBJECT.fullmatch(subject):
-            raise _unauthorized(
-                "token_invalid", "The access token's 'sub' is not a valid user name."
-            )
-        return claims
-
-    def verify_header(self, authorization: str | None) -> RequestContext:
-        scheme, _, token = (authorization or "").partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise _unauthorized(
-                "token_missing",
-                "This endpoint needs 'Authorization: Bearer <token>'; get one with "
-                "`chatkit-desk token`.",
-            )
-        return self.verify(token.strip())
-
-
-@dataclass(frozen=True)
-class LoginGrant:
-    subject: str
-    token_id: str
-    expires_at: int
 
 
 def _unauthorized(code: str, message: str) -> ApiError:
     return ApiError(401, code, message, headers={"WWW-Authenticate": "Bearer"})
+
+
+def user_from_token(
+    authority: TokenAuthority, token: str, purpose: str | None = None
+) -> RequestContext:
+    try:
+        return RequestContext(user_id=authority.subject_of(token, purpose))
+    except TokenRejected as exc:
+        raise _unauthorized(exc.code, exc.message) from None
+
+
+def user_from_session(authority: TokenAuthority, cookie: str) -> RequestContext:
+    return user_from_token(authority, cookie, SESSION)
+
+
+def user_from_header(authority: TokenAuthority, authorization: str | None) -> RequestContext:
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise _unauthorized(
+            "token_missing",
+            "This endpoint needs 'Authorization: Bearer <token>'; get one with "
+            "`chatkit-desk token`.",
+        )
+    return user_from_token(authority, token.strip())

@@ -13,9 +13,11 @@ plain ASGI rather than ``BaseHTTPMiddleware`` so streamed responses pass through
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from backend.settings import Settings
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "[::1]", "::1"})
 CORS_METHODS = "GET, POST, OPTIONS"
@@ -59,23 +61,28 @@ async def _reply(send: Send, status: int, code: str, message: str) -> None:
 
 
 class RequestGuard:
-    def __init__(
-        self,
-        app: ASGIApp,
-        *,
-        allowed_hosts: Iterable[str],
-        allowed_origins: Iterable[str],
-        max_body_bytes: int,
-    ) -> None:
+    def __init__(self, app: ASGIApp, *, settings: Callable[[], Settings]) -> None:
         self.app = app
-        self.allowed_hosts = LOOPBACK_HOSTS | {h.lower() for h in allowed_hosts}
-        self.allowed_origins = {o.lower().rstrip("/") for o in allowed_origins}
-        self.max_body_bytes = max_body_bytes
+        self._settings = settings
+        self._allowlists_for: Settings | None = None
+        self.max_body_bytes = settings().max_body_bytes
+
+    def _refresh_allowlists(self) -> None:
+        """Origins and hosts may change in the settings window; recompute when they do."""
+        current = self._settings()
+        if current is self._allowlists_for:
+            return
+        self._allowlists_for = current
+        self.allowed_hosts = LOOPBACK_HOSTS | {current.host.lower(), *current.allowed_hosts}
+        self.allowed_origins = own_origins(current.port) | {
+            origin.lower() for origin in current.allowed_origins
+        }
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        self._refresh_allowlists()
         headers = dict(scope["headers"])
 
         host = host_name(headers.get(b"host", b"").decode("latin-1"))

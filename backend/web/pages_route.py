@@ -13,7 +13,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 from backend.resources import web_dir
-from backend.web.auth import SESSION, SESSION_TTL_SECONDS
+from backend.tokens import SESSION, SESSION_TTL_SECONDS, TokenRejected
+from backend.web.auth import user_from_session
 from backend.web.errors import ApiError
 from backend.web.services import services
 
@@ -36,7 +37,7 @@ async def login(request: Request, token: str = "") -> Response:
         return sign_in_page("This sign-in link is incomplete.", 400)
     try:
         grant = desk.tokens.verify_login(token)
-    except ApiError:
+    except TokenRejected:
         return sign_in_page("This sign-in link is not valid (it may have expired).")
     if not desk.used_logins.claim(grant.token_id, grant.expires_at):
         return sign_in_page("This sign-in link was already used.")
@@ -60,7 +61,7 @@ def _signed_in(request: Request) -> bool:
     if not cookie:
         return False
     try:
-        desk.tokens.verify_session(cookie)
+        user_from_session(desk.tokens, cookie)
     except ApiError:
         return False
     return True

@@ -9,17 +9,18 @@ from fastapi import Request
 from backend.chat.context import RequestContext
 from backend.chat.providers import ProviderRegistry
 from backend.chat.server import DeskChatKitServer
-from backend.settings import Settings
+from backend.settings import LiveSettings, Settings
 from backend.store import SQLiteStore
 from backend.store.login_tokens import UsedLoginTokens
-from backend.web.auth import TokenAuthority
+from backend.tokens import TokenAuthority
+from backend.web.auth import user_from_header, user_from_session
 from backend.web.errors import ApiError
 from backend.web.limits import RateLimiter, StreamSlots
 
 
 @dataclass
 class Services:
-    settings: Settings
+    live_settings: LiveSettings
     store: SQLiteStore
     used_logins: UsedLoginTokens
     providers: ProviderRegistry
@@ -28,8 +29,10 @@ class Services:
     rate_limiter: RateLimiter
     streams: StreamSlots
 
-    def current_settings(self) -> Settings:
-        return self.settings
+    @property
+    def settings(self) -> Settings:
+        """The current settings: a change to settings.json applies to the next request."""
+        return self.live_settings.current()
 
     @property
     def session_cookie(self) -> str:
@@ -46,8 +49,8 @@ def authenticate(request: Request) -> RequestContext:
     desk = services(request)
     authorization = request.headers.get("authorization")
     if authorization is None and (cookie := request.cookies.get(desk.session_cookie)):
-        return desk.tokens.verify_session(cookie)
-    return desk.tokens.verify_header(authorization)
+        return user_from_session(desk.tokens, cookie)
+    return user_from_header(desk.tokens, authorization)
 
 
 async def current_user(request: Request) -> RequestContext:

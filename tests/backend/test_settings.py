@@ -103,3 +103,24 @@ def test_keys_are_not_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv("OPENAI_API_KEY", "sk-secret")
     settings = load_settings(tmp_path)
     assert "sk-secret" not in settings.model_dump_json()
+
+
+def test_save_merges_validates_and_never_takes_secrets(tmp_path: Path) -> None:
+    from backend.settings import LiveSettings, save_settings_file
+
+    live = LiveSettings(tmp_path)
+    assert live.current().provider == "openai"
+
+    save_settings_file(tmp_path, {"provider": "gemini"})
+    save_settings_file(tmp_path, {"gemini_model": "g-2"})
+
+    assert json.loads((tmp_path / "settings.json").read_text()) == {
+        "provider": "gemini",
+        "gemini_model": "g-2",
+    }
+    assert (live.current().provider, live.current().model) == ("gemini", "g-2")
+    with pytest.raises(SettingsError, match="invalid setting port"):
+        save_settings_file(tmp_path, {"port": 123456})
+    with pytest.raises(SettingsError, match="not a setting that can be saved: jwt_secret"):
+        save_settings_file(tmp_path, {"jwt_secret": "x" * 40})
+    assert json.loads((tmp_path / "settings.json").read_text())["gemini_model"] == "g-2"
