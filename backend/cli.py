@@ -30,6 +30,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"chatkit-desk {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
+    tray = commands.add_parser("tray", help="run the tray app (even without a display)")
+    tray.add_argument("--data-dir", help="where the database, settings and logs live")
+
     serve = commands.add_parser("serve", help="run the headless server")
     serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to listen on (default 8765)")
@@ -73,6 +76,12 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _tray(args: argparse.Namespace) -> int:
+    from desktop.app import run_tray
+
+    return run_tray(args.data_dir)
+
+
 def _token(args: argparse.Namespace) -> int:
     from backend.tokens import (
         SigningSecretUnavailable,
@@ -97,8 +106,8 @@ def _token(args: argparse.Namespace) -> int:
 def _open(args: argparse.Namespace) -> int:
     import webbrowser
 
-    from backend.serve import sign_in_url
     from backend.tokens import SigningSecretUnavailable, TokenAuthority
+    from backend.urls import sign_in_url
 
     try:
         settings = load_settings()
@@ -163,15 +172,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command is None:
         if has_display():
-            print(
-                "chatkit-desk: the tray app is not part of this build yet; running the headless "
-                "server instead.",
-                file=sys.stderr,
-            )
+            args = _parser().parse_args(["tray"])
         else:
             print("chatkit-desk: no display found; running the headless server.", file=sys.stderr)
-        args = _parser().parse_args(["serve"])
-    handlers = {"serve": _serve, "token": _token, "open": _open, "keys": _keys}
+            args = _parser().parse_args(["serve"])
+    handlers = {"serve": _serve, "tray": _tray, "token": _token, "open": _open, "keys": _keys}
     return handlers[args.command](args)
 
 

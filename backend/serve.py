@@ -10,8 +10,9 @@ import sys
 import uvicorn
 
 from backend import secrets
-from backend.settings import LiveSettings, Settings
+from backend.settings import LiveSettings
 from backend.tokens import TokenAuthority
+from backend.urls import base_url
 from backend.web.app import create_app
 
 log = logging.getLogger("chatkit_desk")
@@ -51,20 +52,6 @@ def bind(host: str, port: int) -> socket.socket:
     sock.listen(2048)
     sock.set_inheritable(True)
     return sock
-
-
-WILDCARD_HOSTS = {"0.0.0.0", "::", ""}
-
-
-def base_url(settings: Settings) -> str:
-    """Where a browser on this machine reaches the server."""
-    host = "127.0.0.1" if settings.host in WILDCARD_HOSTS else settings.host
-    host = f"[{host}]" if ":" in host else host
-    return f"http://{host}:{settings.port}"
-
-
-def sign_in_url(settings: Settings, login_token: str) -> str:
-    return f"{base_url(settings)}/login?token={login_token}"
 
 
 def run(live_settings: LiveSettings) -> None:

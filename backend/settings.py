@@ -70,6 +70,8 @@ class Settings(BaseSettings):
     jwt_secret: str | None = Field(None, min_length=32, repr=False)
     upstream_timeout: float = Field(60.0, gt=0, le=3600)
     domain_key: str = "domain_pk_localhost_dev"
+    web_client: Literal["auto", "builtin"] = "auto"
+    """The built-in page uses ChatKit.js when its script loads ("auto") or the built-in client."""
     max_body_bytes: int = Field(1_048_576, ge=1024)
     max_message_chars: int = Field(100_000, ge=1)
     rate_limit_per_minute: int = Field(600, ge=1)
@@ -129,6 +131,15 @@ class Settings(BaseSettings):
     @property
     def database_file(self) -> Path:
         return self.data_dir / "chatkit-desk.sqlite3"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.data_dir / "logs"
+
+    @property
+    def log_file(self) -> Path:
+        """The server's structured log (JSON lines, rotated); the tray's "Open logs" opens it."""
+        return self.log_dir / "chatkit-desk.log"
 
 
 def _settings_class_for(settings_file: Path) -> type[Settings]:
@@ -200,6 +211,7 @@ EDITABLE_FIELDS = frozenset(
         "allowed_origins",
         "upstream_timeout",
         "domain_key",
+        "web_client",
     }
 )
 """What the settings window may write to ``settings.json``; never a secret."""

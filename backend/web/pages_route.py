@@ -10,7 +10,13 @@ from __future__ import annotations
 import html
 
 from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi.responses import (
+    FileResponse,
+    HTMLResponse,
+    JSONResponse,
+    RedirectResponse,
+    Response,
+)
 
 from backend.resources import web_dir
 from backend.tokens import SESSION, SESSION_TTL_SECONDS, TokenRejected
@@ -72,6 +78,30 @@ async def index(request: Request) -> Response:
     if not _signed_in(request):
         return sign_in_page("You are not signed in here yet.")
     return FileResponse(web_dir() / "index.html", headers={"Cache-Control": "no-cache"})
+
+
+@router.get("/config.json", response_model=None)
+async def page_config(request: Request) -> Response:
+    """What the built-in page needs to know: where ChatKit lives and which client to use."""
+    if not _signed_in(request):
+        raise ApiError(401, "not_signed_in", "Sign in first: open the chat from the tray.")
+    settings = services(request).settings
+    return JSONResponse(
+        {
+            "api_url": "/chatkit",
+            "domain_key": settings.domain_key,
+            "web_client": settings.web_client,
+            "provider": settings.provider,
+            "model": settings.model,
+        },
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+@router.get("/docs", response_model=None)
+async def developer_docs() -> Response:
+    """How to point a ChatKit.js or React frontend at this server (public: no secrets in it)."""
+    return FileResponse(web_dir() / "docs.html", headers={"Cache-Control": "no-cache"})
 
 
 @router.get("/static/{path:path}", response_model=None)
