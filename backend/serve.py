@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import os
+import signal
 import socket
 import sys
+import threading
+import time
 
 import uvicorn
 
@@ -54,6 +58,26 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+WATCH_PARENT_ENV = "CHATKIT_DESK_WATCH_PARENT"
+
+
+def stop_when_parent_exits(poll_seconds: float = 1.0) -> None:
+    """For a supervised child: stop (as on Ctrl+C) when the process that started us is gone.
+
+    The tray sets ``CHATKIT_DESK_WATCH_PARENT=1``, so the server never outlives it, even when
+    the tray is killed and cannot stop it. On Windows the job object does this instead.
+    """
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(poll_seconds)
+        log.info("the tray that started this server is gone; stopping")
+        os.kill(os.getpid(), signal.SIGINT)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
 def run(live_settings: LiveSettings) -> None:
     """Serve until interrupted. Raises ``PortInUse`` before anything starts listening."""
     settings = live_settings.current()
@@ -83,6 +107,8 @@ def run(live_settings: LiveSettings) -> None:
             settings.host,
             ", ".join(settings.allowed_hosts) or "none set",
         )
+    if os.environ.get(WATCH_PARENT_ENV) == "1" and sys.platform != "win32":
+        stop_when_parent_exits()
     config = uvicorn.Config(
         app,
         log_config=None,

@@ -70,6 +70,8 @@ class Settings(BaseSettings):
     jwt_secret: str | None = Field(None, min_length=32, repr=False)
     upstream_timeout: float = Field(60.0, gt=0, le=3600)
     domain_key: str = "domain_pk_localhost_dev"
+    tray_starts_server: bool = True
+    """Whether the tray app starts the server when it starts."""
     web_client: Literal["auto", "builtin"] = "auto"
     """The built-in page uses ChatKit.js when its script loads ("auto") or the built-in client."""
     max_body_bytes: int = Field(1_048_576, ge=1024)
@@ -212,6 +214,7 @@ EDITABLE_FIELDS = frozenset(
         "upstream_timeout",
         "domain_key",
         "web_client",
+        "tray_starts_server",
     }
 )
 """What the settings window may write to ``settings.json``; never a secret."""

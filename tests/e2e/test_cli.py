@@ -159,3 +159,45 @@ def test_key_stored_with_the_cli_is_used_by_the_server(
     assert reply.errors == []
     assert upstream.state.requests[-1].authorization == "Bearer sk-kept-in-keyring"
     assert os.environ.get("OPENAI_API_KEY") != "sk-kept-in-keyring"
+
+
+def test_supervised_server_stops_when_its_parent_dies(env: dict[str, str], tmp_path: Path) -> None:
+    """The tray's child never outlives it: a parent killed with -9 takes the server with it."""
+    import signal
+    import sys
+    import time
+
+    from tests.support.desk_process import REPO_ROOT, free_port
+
+    port = free_port()
+    launcher = (
+        "import subprocess, sys, time;"
+        f"child = subprocess.Popen([sys.executable, '-m', 'backend', 'serve', '--port', '{port}']);"
+        "print(child.pid, flush=True); time.sleep(600)"
+    )
+    parent = subprocess.Popen(
+        [sys.executable, "-c", launcher],
+        cwd=REPO_ROOT,
+        env={**env, "CHATKIT_DESK_WATCH_PARENT": "1"},
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    child_pid = int(parent.stdout.readline())
+    for _ in range(600):
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                break
+        except httpx.TransportError:
+            time.sleep(0.05)
+    parent.send_signal(signal.SIGKILL)
+    parent.wait()
+
+    for _ in range(100):
+        try:
+            os.kill(child_pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        os.kill(child_pid, signal.SIGKILL)
+        raise AssertionError("the server outlived its parent")
