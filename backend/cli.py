@@ -65,10 +65,13 @@ def _fail(message: str, code: int = 1) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from backend import logs
     from backend.serve import PortInUse, run
 
     try:
-        run(LiveSettings(args.data_dir, host=args.host, port=args.port))
+        live_settings = LiveSettings(args.data_dir, host=args.host, port=args.port)
+        logs.configure(live_settings.current().log_file)
+        run(live_settings)
     except (SettingsError, PortInUse) as exc:
         return _fail(str(exc), EXIT_USAGE)
     except KeyboardInterrupt:  # uvicorn re-raises Ctrl+C after its graceful shutdown
@@ -166,9 +169,7 @@ def _keys(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     args = _parser().parse_args(argv)
     if args.command is None:
         if has_display():

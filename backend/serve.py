@@ -13,7 +13,7 @@ import time
 
 import uvicorn
 
-from backend import secrets
+from backend import logs, secrets
 from backend.settings import LiveSettings
 from backend.tokens import TokenAuthority
 from backend.urls import base_url
@@ -82,6 +82,7 @@ def run(live_settings: LiveSettings) -> None:
     """Serve until interrupted. Raises ``PortInUse`` before anything starts listening."""
     settings = live_settings.current()
     tokens = TokenAuthority.from_configured(settings.jwt_secret, allow_ephemeral=True)
+    logs.known_secrets([tokens.secret, *(secrets.provider_key(p).value for p in secrets.PROVIDERS)])
     sock = bind(settings.host, settings.port)
     app = create_app(live_settings, tokens)
     key = secrets.provider_key(settings.provider)

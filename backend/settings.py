@@ -69,6 +69,16 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default_factory=default_data_dir)
     jwt_secret: str | None = Field(None, min_length=32, repr=False)
     upstream_timeout: float = Field(60.0, gt=0, le=3600)
+    """Longest wait for the first token or between two tokens."""
+    first_token_timeout: float | None = Field(None, gt=0, le=3600)
+    """Longest wait for the first token, if it should differ (slow reasoning models)."""
+    connect_timeout: float = Field(10.0, gt=0, le=300)
+    turn_timeout: float = Field(600.0, gt=0, le=86400)
+    """Longest a whole answer may take."""
+    provider_concurrency: int = Field(256, ge=1)
+    """Upstream requests in flight at once, per provider; more wait in a short queue."""
+    provider_queue: int = Field(128, ge=0)
+    provider_queue_wait: float = Field(30.0, gt=0)
     domain_key: str = "domain_pk_localhost_dev"
     tray_starts_server: bool = True
     """Whether the tray app starts the server when it starts."""
@@ -77,7 +87,7 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(1_048_576, ge=1024)
     max_message_chars: int = Field(100_000, ge=1)
     rate_limit_per_minute: int = Field(600, ge=1)
-    max_streams_per_user: int = Field(128, ge=1)
+    max_streams_per_user: int = Field(256, ge=1)
     max_streams: int = Field(512, ge=1)
 
     @field_validator("openai_base_url", "gemini_base_url")
@@ -212,6 +222,9 @@ EDITABLE_FIELDS = frozenset(
         "port",
         "allowed_origins",
         "upstream_timeout",
+        "first_token_timeout",
+        "connect_timeout",
+        "turn_timeout",
         "domain_key",
         "web_client",
         "tray_starts_server",

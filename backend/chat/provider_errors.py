@@ -34,7 +34,15 @@ def _upstream_detail(error: openai.APIError) -> str:
     return text[:_UPSTREAM_DETAIL_LIMIT].strip()
 
 
-def timeout_error(provider: ResolvedProvider, seconds: float) -> CustomStreamError:
+def timeout_error(
+    provider: ResolvedProvider, seconds: float, whole_turn: bool = False
+) -> CustomStreamError:
+    if whole_turn:
+        return CustomStreamError(
+            f"{provider.label} did not finish the answer within {seconds:g} seconds; what "
+            "arrived is kept. Try again, or raise CHATKIT_DESK_TURN_TIMEOUT.",
+            allow_retry=True,
+        )
     return CustomStreamError(
         f"{provider.label} did not answer within {seconds:g} seconds. The service may be "
         "overloaded; try again, or raise the upstream timeout in Settings.",
@@ -47,6 +55,37 @@ def truncated_error(provider: ResolvedProvider) -> CustomStreamError:
         f"{provider.label} ended the answer early; what arrived is kept. Try again.",
         allow_retry=True,
     )
+
+
+def busy_error(provider: ResolvedProvider, detail: str) -> CustomStreamError:
+    return CustomStreamError(
+        f"ChatKit Desk is busy talking to {provider.label} ({detail}). Try again in a moment.",
+        allow_retry=True,
+    )
+
+
+def kind_of(error: Exception) -> str:
+    """A short, bounded name for a provider failure, for logs and metrics."""
+    match error:
+        case openai.AuthenticationError() | openai.PermissionDeniedError():
+            return "auth"
+        case openai.RateLimitError():
+            return "rate_limit"
+        case openai.NotFoundError():
+            return "not_found"
+        case openai.BadRequestError() | openai.UnprocessableEntityError():
+            return "bad_request"
+        case openai.InternalServerError():
+            return "server"
+        case openai.APIStatusError():
+            return "status"
+        case openai.APITimeoutError():
+            return "timeout"
+        case openai.APIConnectionError():
+            return "connection"
+        case ModelBehaviorError():
+            return "model_behavior"
+    return "internal"
 
 
 def to_stream_error(error: Exception, provider: ResolvedProvider) -> CustomStreamError | None:

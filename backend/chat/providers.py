@@ -18,10 +18,8 @@ from agents import (
 )
 from openai import AsyncOpenAI, Timeout
 
-from backend import secrets
+from backend import logs, secrets
 from backend.settings import Provider, Settings
-
-CONNECT_TIMEOUT_SECONDS = 10.0
 
 
 class ProviderNotConfigured(Exception):
@@ -44,7 +42,7 @@ class ProviderRegistry:
     """Builds the agent for a turn; keeps one ``AsyncOpenAI`` client per (base URL, key)."""
 
     def __init__(self) -> None:
-        self._clients: dict[tuple[str, str, float], AsyncOpenAI] = {}
+        self._clients: dict[tuple[str, str, float, float], AsyncOpenAI] = {}
 
     def resolve(self, settings: Settings) -> ResolvedProvider:
         return ResolvedProvider(
@@ -54,14 +52,19 @@ class ProviderRegistry:
             uses_responses_api=settings.provider == "openai",
         )
 
-    def client(self, base_url: str, api_key: str, read_timeout: float) -> AsyncOpenAI:
-        cache_key = (base_url, api_key, read_timeout)
+    def client(
+        self, base_url: str, api_key: str, read_timeout: float, connect_timeout: float
+    ) -> AsyncOpenAI:
+        """The client for these settings. It retries a refused request (429, 5xx, connection)
+        twice with backoff, honouring ``Retry-After``; it never retries once a stream has begun,
+        so no text reaches the user twice."""
+        cache_key = (base_url, api_key, read_timeout, connect_timeout)
         client = self._clients.get(cache_key)
         if client is None:
             client = AsyncOpenAI(
                 base_url=base_url,
                 api_key=api_key,
-                timeout=Timeout(read_timeout, connect=CONNECT_TIMEOUT_SECONDS),
+                timeout=Timeout(read_timeout, connect=connect_timeout),
             )
             self._clients[cache_key] = client
         return client
@@ -78,7 +81,13 @@ class ProviderRegistry:
                 f"run `chatkit-desk keys set {provider.name}`, or set {env_var}."
             )
         assert key.value is not None
-        client = self.client(provider.base_url, key.value, settings.upstream_timeout)
+        logs.known_secrets([key.value])  # whatever a library logs, this key is scrubbed from it
+        client = self.client(
+            provider.base_url,
+            key.value,
+            max(settings.upstream_timeout, settings.first_token_timeout or 0),
+            settings.connect_timeout,
+        )
         model: Model
         if provider.uses_responses_api:
             model = OpenAIResponsesModel(model=provider.model, openai_client=client)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from datetime import datetime
 
+import structlog
 from agents import RunConfig, Runner
 from agents.models.fake_id import FAKE_RESPONSES_ID
 from chatkit.agents import AgentContext, stream_agent_response
@@ -28,9 +30,13 @@ from chatkit.types import (
 
 from backend.chat import provider_errors
 from backend.chat.context import RequestContext
+from backend.chat.gate import ProviderBusy, ProviderGate
 from backend.chat.history import recent_history
 from backend.chat.providers import ProviderNotConfigured, ProviderRegistry
+from backend.chat.turns import TurnListener, TurnRecord
 from backend.settings import Settings
+
+logger = structlog.get_logger("chatkit_desk.chat")
 
 TITLE_LENGTH = 60
 RUN_CONFIG = RunConfig(tracing_disabled=True)
@@ -42,10 +48,14 @@ class DeskChatKitServer(ChatKitServer[RequestContext]):
         store: Store[RequestContext],
         settings: Callable[[], Settings],
         providers: ProviderRegistry,
+        gate: ProviderGate,
+        on_turn: TurnListener,
     ) -> None:
         super().__init__(store)
         self._settings = settings
         self._providers = providers
+        self._gate = gate
+        self._on_turn = on_turn
 
     def stream_events(
         self, request: StreamingReq, context: RequestContext
@@ -64,59 +74,141 @@ class DeskChatKitServer(ChatKitServer[RequestContext]):
         context: RequestContext,
     ) -> AsyncIterator[ThreadStreamEvent]:
         settings = self._settings()
+        provider = self._providers.resolve(settings)
+        turn = TurnRecord(provider.name, provider.model, thread.id)
+        log = logger.bind(thread_id=thread.id, provider=provider.name, model=provider.model)
+        try:
+            async for event in self._answer(thread, input_user_message, context, settings, turn):
+                yield event
+        except CustomStreamError:
+            raise
+        except (asyncio.CancelledError, GeneratorExit):
+            turn.outcome = "cancelled"
+            raise
+        except Exception:
+            turn.outcome = "internal"
+            raise
+        finally:
+            turn.finish()
+            log.info(
+                "turn",
+                outcome=turn.outcome,
+                first_token_ms=_ms(turn.first_token_seconds),
+                duration_ms=_ms(turn.duration_seconds),
+                input_tokens=turn.input_tokens,
+                output_tokens=turn.output_tokens,
+            )
+            self._on_turn(turn)
+
+    async def _answer(
+        self,
+        thread: ThreadMetadata,
+        input_user_message: UserMessageItem | None,
+        context: RequestContext,
+        settings: Settings,
+        turn: TurnRecord,
+    ) -> AsyncIterator[ThreadStreamEvent]:
         try:
             agent, provider = self._providers.build_agent(settings)
         except ProviderNotConfigured as exc:
+            turn.outcome = "no_key"
             raise CustomStreamError(str(exc), allow_retry=False) from None
 
         if thread.title is None and input_user_message is not None:
             thread.title = _title_from(input_user_message)
 
-        history = await recent_history(self.store, thread, context)
-        agent_context = AgentContext(thread=thread, store=self.store, request_context=context)
-        result = Runner.run_streamed(agent, history, context=agent_context, run_config=RUN_CONFIG)
-        reply = _ReplyTracker(self.store, thread, context)
-        events = stream_agent_response(agent_context, result)
         try:
-            async for event in _bounded_waits(events, settings.upstream_timeout):
-                yield reply.observe(event)
-        except TimeoutError:
-            if partial := reply.partial():
-                yield ThreadItemDoneEvent(item=partial)
-            raise provider_errors.timeout_error(provider, settings.upstream_timeout) from None
-        except Exception as exc:
-            stream_error = provider_errors.to_stream_error(exc, provider)
-            if stream_error is None:
-                raise
-            if partial := reply.partial():
-                yield ThreadItemDoneEvent(item=partial)
-            raise stream_error from None
-        finally:
-            # Leaving the loop does not stop the upstream request (it would go on, and be
-            # billed): cancel it, whether the turn ended, failed or the client went away.
-            if not result.is_complete:
-                result.cancel()
+            async with self._gate.slot(provider.name):
+                history = await recent_history(self.store, thread, context)
+                agent_context = AgentContext(
+                    thread=thread, store=self.store, request_context=context
+                )
+                result = Runner.run_streamed(
+                    agent, history, context=agent_context, run_config=RUN_CONFIG
+                )
+                reply = _ReplyTracker(self.store, thread, context, turn)
+                limits = _Waits.from_settings(settings)
+                try:
+                    events = stream_agent_response(agent_context, result)
+                    async for event in _bounded_waits(events, limits):
+                        yield reply.observe(event)
+                except UpstreamTimeout as timeout:
+                    turn.outcome = "timeout"
+                    if partial := reply.partial():
+                        yield ThreadItemDoneEvent(item=partial)
+                    raise provider_errors.timeout_error(
+                        provider, timeout.seconds, whole_turn=timeout.whole_turn
+                    ) from None
+                except Exception as exc:
+                    stream_error = provider_errors.to_stream_error(exc, provider)
+                    if stream_error is None:
+                        raise
+                    turn.outcome = provider_errors.kind_of(exc)
+                    if partial := reply.partial():
+                        yield ThreadItemDoneEvent(item=partial)
+                    raise stream_error from None
+                finally:
+                    # Leaving the loop does not stop the upstream request (it would go on, and
+                    # be billed): cancel it, whether the turn ended, failed or the client left.
+                    if not result.is_complete:
+                        result.cancel()
+                    usage = result.context_wrapper.usage
+                    turn.input_tokens, turn.output_tokens = usage.input_tokens, usage.output_tokens
+        except ProviderBusy as busy:
+            turn.outcome = "busy"
+            raise provider_errors.busy_error(provider, str(busy)) from None
+
+
+class UpstreamTimeout(Exception):
+    def __init__(self, seconds: float, whole_turn: bool) -> None:
+        super().__init__(seconds)
+        self.seconds = seconds
+        self.whole_turn = whole_turn
+
+
+@dataclass(frozen=True)
+class _Waits:
+    first: float
+    between: float
+    whole_turn: float
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> _Waits:
+        return cls(
+            first=settings.first_token_timeout or settings.upstream_timeout,
+            between=settings.upstream_timeout,
+            whole_turn=settings.turn_timeout,
+        )
 
 
 async def _bounded_waits(
-    events: AsyncIterator[ThreadStreamEvent], seconds: float
+    events: AsyncIterator[ThreadStreamEvent], waits: _Waits
 ) -> AsyncIterator[ThreadStreamEvent]:
-    """Relay ``events``; raise ``TimeoutError`` if the next one takes longer than ``seconds``.
+    """Relay ``events``; raise ``UpstreamTimeout`` when the provider keeps us waiting too long.
 
-    Only the wait for the provider is bounded: the clock is stopped while an event is being
-    handed on, so a slow client never counts against the provider.
+    Each wait for the next event is bounded (``waits.first`` until text starts to arrive), and
+    so is the whole turn. Only the wait for the provider counts: the clock is stopped while an
+    event is handed on, so a slow client never counts against the provider.
     """
     loop = asyncio.get_running_loop()
+    turn_deadline = loop.time() + waits.whole_turn
     iterator = aiter(events)
-    async with asyncio.timeout(None) as deadline:
-        while True:
-            deadline.reschedule(loop.time() + seconds)
-            try:
-                event = await anext(iterator)
-            except StopAsyncIteration:
-                return
-            deadline.reschedule(None)
-            yield event
+    wait, whole_turn = waits.first, False
+    try:
+        async with asyncio.timeout(None) as deadline:
+            while True:
+                whole_turn = loop.time() + wait >= turn_deadline
+                deadline.reschedule(min(loop.time() + wait, turn_deadline))
+                try:
+                    event = await anext(iterator)
+                except StopAsyncIteration:
+                    return
+                deadline.reschedule(None)
+                if isinstance(event, ThreadItemUpdatedEvent):  # text has started to arrive
+                    wait = waits.between
+                yield event
+    except TimeoutError:
+        raise UpstreamTimeout(waits.whole_turn if whole_turn else wait, whole_turn) from None
 
 
 class _ReplyTracker:
@@ -129,9 +221,14 @@ class _ReplyTracker:
     """
 
     def __init__(
-        self, store: Store[RequestContext], thread: ThreadMetadata, context: RequestContext
+        self,
+        store: Store[RequestContext],
+        thread: ThreadMetadata,
+        context: RequestContext,
+        turn: TurnRecord,
     ) -> None:
         self._store = store
+        self._turn = turn
         self._thread = thread
         self._context = context
         self._real_id = ""
@@ -145,6 +242,7 @@ class _ReplyTracker:
             update = event.update
             if isinstance(update, AssistantMessageContentPartTextDelta):
                 self._chunks.setdefault(update.content_index, []).append(update.delta)
+                self._turn.first_token()
         elif isinstance(event, ThreadItemAddedEvent | ThreadItemDoneEvent):
             item = event.item
             if isinstance(item, AssistantMessageItem):
@@ -180,3 +278,7 @@ def _title_from(message: UserMessageItem) -> str:
     if len(text) > TITLE_LENGTH:
         text = text[: TITLE_LENGTH - 1].rstrip() + "…"
     return text or f"Chat of {datetime.now():%Y-%m-%d %H:%M}"
+
+
+def _ms(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds * 1000, 1)

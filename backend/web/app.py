@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from backend import __version__, secrets
+from backend.chat.gate import ProviderGate
 from backend.chat.providers import ProviderRegistry
 from backend.chat.server import DeskChatKitServer
 from backend.settings import LiveSettings
@@ -15,9 +17,12 @@ from backend.store import SQLiteStore
 from backend.store.login_tokens import UsedLoginTokens
 from backend.tokens import TokenAuthority
 from backend.web import chatkit_route, pages_route, simple_chat_route
+from backend.web.access_log import AccessLog
+from backend.web.auth import user_from_header
 from backend.web.errors import install_error_handlers
 from backend.web.guards import RequestGuard
 from backend.web.limits import RateLimiter, StreamSlots
+from backend.web.metrics import Metrics
 from backend.web.services import Services, services
 
 
@@ -26,15 +31,23 @@ def create_app(live_settings: LiveSettings, tokens: TokenAuthority) -> FastAPI:
     store = SQLiteStore(settings.database_file)
     used_logins = UsedLoginTokens(settings.database_file)
     providers = ProviderRegistry()
+    streams = StreamSlots(settings.max_streams_per_user, settings.max_streams)
+    metrics = Metrics(active_streams=lambda: streams.active)
+    gate = ProviderGate(
+        settings.provider_concurrency, settings.provider_queue, settings.provider_queue_wait
+    )
     desk = Services(
         live_settings=live_settings,
         store=store,
         used_logins=used_logins,
         providers=providers,
-        chatkit=DeskChatKitServer(store, live_settings.current, providers),
+        chatkit=DeskChatKitServer(
+            store, live_settings.current, providers, gate, metrics.record_turn
+        ),
         tokens=tokens,
         rate_limiter=RateLimiter(settings.rate_limit_per_minute),
-        streams=StreamSlots(settings.max_streams_per_user, settings.max_streams),
+        streams=streams,
+        metrics=metrics,
     )
 
     @asynccontextmanager
@@ -60,6 +73,7 @@ def create_app(live_settings: LiveSettings, tokens: TokenAuthority) -> FastAPI:
     app.include_router(simple_chat_route.router)
     app.include_router(pages_route.router)
     app.add_middleware(RequestGuard, settings=live_settings.current)
+    app.add_middleware(AccessLog, metrics=metrics)  # outermost: sees every answer, 421s too
 
     @app.get("/health")
     async def health(request: Request) -> dict[str, object]:
@@ -72,5 +86,10 @@ def create_app(live_settings: LiveSettings, tokens: TokenAuthority) -> FastAPI:
             "model": current.model,
             "key_configured": secrets.provider_key(current.provider).found,
         }
+
+    @app.get("/metrics", response_model=None)
+    async def prometheus_metrics(request: Request) -> Response:
+        user_from_header(services(request).tokens, request.headers.get("authorization"))
+        return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
     return app

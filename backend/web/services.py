@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import structlog
 from fastapi import Request
 
 from backend.chat.context import RequestContext
@@ -16,6 +17,7 @@ from backend.tokens import TokenAuthority
 from backend.web.auth import user_from_header, user_from_session
 from backend.web.errors import ApiError
 from backend.web.limits import RateLimiter, StreamSlots
+from backend.web.metrics import Metrics
 
 
 @dataclass
@@ -28,6 +30,7 @@ class Services:
     tokens: TokenAuthority
     rate_limiter: RateLimiter
     streams: StreamSlots
+    metrics: Metrics
 
     @property
     def settings(self) -> Settings:
@@ -56,6 +59,7 @@ def authenticate(request: Request) -> RequestContext:
 async def current_user(request: Request) -> RequestContext:
     """Authentication (401), then the per-user request rate (429)."""
     user = authenticate(request)
+    structlog.contextvars.bind_contextvars(user=user.user_id)
     services(request).rate_limiter.check(user.user_id)
     return user
 

@@ -44,6 +44,7 @@ class RecordedRequest:
     path: str
     authorization: str
     body: dict[str, Any]
+    received_at: float = field(default_factory=time.monotonic)
 
 
 @dataclass
