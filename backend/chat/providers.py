@@ -21,6 +21,8 @@ from openai import AsyncOpenAI, Timeout
 from backend import logs, secrets
 from backend.settings import Provider, Settings
 
+READ_TIMEOUT_SLACK = 5.0
+
 
 class ProviderNotConfigured(Exception):
     """No API key for the selected provider; the message says how to add one."""
@@ -85,7 +87,8 @@ class ProviderRegistry:
         client = self.client(
             provider.base_url,
             key.value,
-            max(settings.upstream_timeout, settings.first_token_timeout or 0),
+            # A backstop only: the turn's own watchdog (with its clearer message) fires first.
+            max(settings.upstream_timeout, settings.first_token_timeout or 0) + READ_TIMEOUT_SLACK,
             settings.connect_timeout,
         )
         model: Model

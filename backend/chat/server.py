@@ -9,17 +9,11 @@ from datetime import datetime
 
 import structlog
 from agents import RunConfig, Runner
-from agents.models.fake_id import FAKE_RESPONSES_ID
-from chatkit.agents import AgentContext, stream_agent_response
 from chatkit.errors import CustomStreamError
 from chatkit.server import ChatKitServer
 from chatkit.store import Store
 from chatkit.types import (
-    AssistantMessageContent,
-    AssistantMessageContentPartTextDelta,
-    AssistantMessageItem,
     StreamingReq,
-    ThreadItemAddedEvent,
     ThreadItemDoneEvent,
     ThreadItemUpdatedEvent,
     ThreadMetadata,
@@ -33,6 +27,7 @@ from backend.chat.context import RequestContext
 from backend.chat.gate import ProviderBusy, ProviderGate
 from backend.chat.history import recent_history
 from backend.chat.providers import ProviderNotConfigured, ProviderRegistry
+from backend.chat.reply import AssistantReply
 from backend.chat.turns import TurnListener, TurnRecord
 from backend.settings import Settings
 
@@ -120,18 +115,16 @@ class DeskChatKitServer(ChatKitServer[RequestContext]):
         try:
             async with self._gate.slot(provider.name):
                 history = await recent_history(self.store, thread, context)
-                agent_context = AgentContext(
-                    thread=thread, store=self.store, request_context=context
+                result = Runner.run_streamed(agent, history, run_config=RUN_CONFIG)
+                reply = AssistantReply(
+                    thread.id,
+                    lambda: self.store.generate_item_id("message", thread, context),
+                    turn,
                 )
-                result = Runner.run_streamed(
-                    agent, history, context=agent_context, run_config=RUN_CONFIG
-                )
-                reply = _ReplyTracker(self.store, thread, context, turn)
                 limits = _Waits.from_settings(settings)
                 try:
-                    events = stream_agent_response(agent_context, result)
-                    async for event in _bounded_waits(events, limits):
-                        yield reply.observe(event)
+                    async for event in _bounded_waits(reply.events(result), limits):
+                        yield event
                 except UpstreamTimeout as timeout:
                     turn.outcome = "timeout"
                     if partial := reply.partial():
@@ -209,65 +202,6 @@ async def _bounded_waits(
                 yield event
     except TimeoutError:
         raise UpstreamTimeout(waits.whole_turn if whole_turn else wait, whole_turn) from None
-
-
-class _ReplyTracker:
-    """Gives Chat Completions replies real ids and remembers the text of the reply so far.
-
-    The Agents SDK names every Chat Completions message ``__fake_id__`` (chatkit-python #36):
-    the frontend would overwrite earlier replies and the store would key them together. Each
-    such message gets a fresh store id here. The text is kept so that a reply cut off by an
-    upstream failure can be saved as far as it got.
-    """
-
-    def __init__(
-        self,
-        store: Store[RequestContext],
-        thread: ThreadMetadata,
-        context: RequestContext,
-        turn: TurnRecord,
-    ) -> None:
-        self._store = store
-        self._turn = turn
-        self._thread = thread
-        self._context = context
-        self._real_id = ""
-        self._pending: AssistantMessageItem | None = None
-        self._chunks: dict[int, list[str]] = {}
-
-    def observe(self, event: ThreadStreamEvent) -> ThreadStreamEvent:
-        if isinstance(event, ThreadItemUpdatedEvent):
-            if event.item_id == FAKE_RESPONSES_ID:
-                event = event.model_copy(update={"item_id": self._real_id})
-            update = event.update
-            if isinstance(update, AssistantMessageContentPartTextDelta):
-                self._chunks.setdefault(update.content_index, []).append(update.delta)
-                self._turn.first_token()
-        elif isinstance(event, ThreadItemAddedEvent | ThreadItemDoneEvent):
-            item = event.item
-            if isinstance(item, AssistantMessageItem):
-                if item.id == FAKE_RESPONSES_ID:
-                    if isinstance(event, ThreadItemAddedEvent) or not self._real_id:
-                        self._real_id = self._store.generate_item_id(
-                            "message", self._thread, self._context
-                        )
-                    item = item.model_copy(update={"id": self._real_id})
-                    event = event.model_copy(update={"item": item})
-                if isinstance(event, ThreadItemAddedEvent):
-                    self._pending, self._chunks = item, {}
-                else:
-                    self._pending = None
-        return event
-
-    def partial(self) -> AssistantMessageItem | None:
-        """The reply in progress with the text received so far, or ``None`` if there is none."""
-        if self._pending is None or not any("".join(c).strip() for c in self._chunks.values()):
-            return None
-        content = [
-            AssistantMessageContent(text="".join(self._chunks.get(index, [])))
-            for index in range(max(self._chunks) + 1)
-        ]
-        return self._pending.model_copy(update={"content": content})
 
 
 def _title_from(message: UserMessageItem) -> str:

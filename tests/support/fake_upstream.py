@@ -11,7 +11,9 @@ Faults are chosen by a marker in the last user message:
 ``[401]`` ``[429]`` (with Retry-After) ``[500]``: that HTTP error;
 ``[cut]``: a few words, then the connection drops; ``[hang]``: a few words, then silence;
 ``[hang-first]``: headers, then silence; ``[slow]``: 40 words, 50 ms apart;
-``[xss]``: a reply with HTML in it; ``[words:N]``: N words as fast as possible.
+``[xss]``: a reply with HTML in it; ``[words:N]``: N words as fast as possible;
+``[bench:N:R]``: N words at R words/s (0: as fast as possible), each word the wall-clock time
+(``time.time_ns()``) at which it was sent, so a client can measure relay latency.
 A key starting with ``sk-bad`` is always refused with 401.
 """
 
@@ -37,6 +39,8 @@ from starlette.routing import Route
 MODELS = ["fake-gpt", "fake-gemini", "fake-mini"]
 XSS_REPLY = 'Here: <img src=x onerror="window.__xss=1"> and <script>window.__xss=2</script> done.'
 _HIDDEN = "Hidden context for the agent"
+SEND_TIME = "@T@"
+_SEND_TIME = SEND_TIME.encode()
 
 
 @dataclass
@@ -94,6 +98,8 @@ def _reply_for(pairs: list[tuple[str, str]], instructions: str) -> str:
     last = users[-1] if users else ""
     if "[xss]" in last:
         return XSS_REPLY
+    if match := re.search(r"\[bench:(\d+):(\d+)\]", last):
+        return " ".join(SEND_TIME for _ in range(int(match.group(1))))
     if match := re.search(r"\[words:(\d+)\]", last):
         return " ".join(f"w{i}" for i in range(int(match.group(1))))
     if "[slow]" in last:
@@ -155,6 +161,12 @@ class FakeUpstream:
             time.sleep(0.01)
         return self
 
+    def run_forever(self, port: int) -> None:
+        config = uvicorn.Config(
+            self.app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="off"
+        )
+        uvicorn.Server(config).run()
+
     def stop(self) -> None:
         if self._server is not None:
             self._server.should_exit = True
@@ -199,6 +211,8 @@ class FakeUpstream:
         self.state.streams_started += 1
         sent_words = 0
         finished = False
+        bench = re.search(r"\[bench:\d+:(\d+)\]", last)
+        pause = 1 / int(bench.group(1)) if bench and int(bench.group(1)) else 0.0
         try:
             if "[hang-first]" in last:
                 await asyncio.sleep(3600)
@@ -206,6 +220,10 @@ class FakeUpstream:
                 is_word = b"delta" in chunk
                 if is_word:
                     sent_words += 1
+                    if bench:
+                        if pause:
+                            await asyncio.sleep(pause)
+                        chunk = chunk.replace(_SEND_TIME, str(time.time_ns()).encode())
                     if "[slow]" in last:
                         await asyncio.sleep(0.05)
                     if sent_words > 3 and "[cut]" in last:
@@ -323,3 +341,15 @@ class FakeUpstream:
             usage = {"prompt_tokens": 10, "completion_tokens": words, "total_tokens": 10 + words}
             yield f"data: {json.dumps({**base, 'choices': [], 'usage': usage})}\n\n".encode()
         yield b"data: [DONE]\n\n"
+
+
+def main() -> None:
+    """Run the fake on a port of its own (for benchmarks): ``python -m tests.support.fake_upstream PORT``."""
+    import sys
+
+    server = FakeUpstream()
+    server.run_forever(int(sys.argv[1]))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,360 @@
+"""ChatKit Desk against the baseline and the physical limit, side by side, in one run.
+
+Starts the fake provider, the baseline backend (``bench/baseline_server.py``) and ChatKit Desk
+for both provider paths (Responses for OpenAI, Chat Completions for Gemini), then runs
+interleaved rounds of every scenario against every target and prints medians:
+
+* time to first text delta and per-delta relay latency (one stream at a time);
+* server CPU per delta, aggregate deltas/s, relay latency and errors at 50 concurrent streams;
+* 200 concurrent streams paced at 50 tokens/s: errors, complete replies, p95 relay latency;
+* cold start of ``chatkit-desk serve`` to a 200 on ``/health``; idle RSS and CPU of tray + server.
+
+``python3 scripts/bench.py [--rounds N]``. Figures only: nothing here fails on a timing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jwt
+
+from bench.sse_load import StreamResult, stream
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRET = "bench-signing-secret-" + "0123456789abcdef" * 4
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_healthy(port: int, timeout: float = 60) -> float:
+    started = time.perf_counter()
+    while time.perf_counter() - started < timeout:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1) as answer:
+                if answer.status == 200:
+                    return time.perf_counter() - started
+        except OSError:
+            time.sleep(0.005)
+    raise RuntimeError(f"nothing healthy on port {port}")
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+@dataclass
+class Target:
+    name: str
+    port: int
+    path: str
+    body: Callable[[str], dict]
+    headers: dict[str, str] = field(default_factory=dict)
+    pid: int | None = None
+
+
+def chatkit_body(text: str) -> dict:
+    return {
+        "type": "threads.create",
+        "params": {
+            "input": {
+                "content": [{"type": "input_text", "text": text}],
+                "attachments": [],
+                "inference_options": {},
+            }
+        },
+    }
+
+
+class Processes:
+    def __init__(self) -> None:
+        self.children: list[subprocess.Popen[bytes]] = []
+        self.tmp = Path(tempfile.mkdtemp(prefix="chatkit-desk-bench-"))
+
+    def start(self, args: list[str], env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+        child = subprocess.Popen(
+            args,
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        self.children.append(child)
+        return child
+
+    def stop_all(self) -> None:
+        for child in self.children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGINT)
+        for child in self.children:
+            try:
+                child.wait(10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+
+
+def desk_env(data_dir: Path, upstream: str, provider: str, port: int) -> dict[str, str]:
+    return {
+        "CHATKIT_DESK_DATA_DIR": str(data_dir),
+        "CHATKIT_DESK_PORT": str(port),
+        "CHATKIT_DESK_PROVIDER": provider,
+        "CHATKIT_DESK_OPENAI_BASE_URL": upstream,
+        "CHATKIT_DESK_OPENAI_MODEL": "fake-gpt",
+        "CHATKIT_DESK_GEMINI_BASE_URL": upstream,
+        "CHATKIT_DESK_GEMINI_MODEL": "fake-gemini",
+        "CHATKIT_DESK_JWT_SECRET": SECRET,
+        "CHATKIT_DESK_RATE_LIMIT_PER_MINUTE": "1000000",
+        "OPENAI_API_KEY": "sk-bench",
+        "GEMINI_API_KEY": "bench-gemini",
+        "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring",
+    }
+
+
+def start_targets(procs: Processes) -> list[Target]:
+    fake_port = free_port()
+    procs.start([sys.executable, "-m", "tests.support.fake_upstream", str(fake_port)])
+    wait_for_port(fake_port)
+    upstream = f"http://127.0.0.1:{fake_port}/v1"
+    token = jwt.encode(
+        {"sub": "bench", "iat": int(time.time()), "exp": int(time.time()) + 86400},
+        SECRET,
+        algorithm="HS256",
+    )
+    targets = [
+        Target(
+            "direct (Responses)",
+            fake_port,
+            "/v1/responses",
+            lambda t: {"model": "fake-gpt", "input": t, "stream": True},
+        ),
+        Target(
+            "direct (Chat Completions)",
+            fake_port,
+            "/v1/chat/completions",
+            lambda t: {
+                "model": "fake-gemini",
+                "stream": True,
+                "messages": [{"role": "user", "content": t}],
+            },
+        ),
+    ]
+    for api, label in (("responses", "OpenAI"), ("chat", "Gemini")):
+        port = free_port()
+        child = procs.start(
+            [sys.executable, "bench/baseline_server.py", str(port)],
+            {"BASELINE_BASE_URL": upstream, "BASELINE_API": api},
+        )
+        targets.append(
+            Target(f"baseline ({label} path)", port, "/chatkit", chatkit_body, pid=child.pid)
+        )
+    for provider in ("openai", "gemini"):
+        port = free_port()
+        env = desk_env(procs.tmp / provider, upstream, provider, port)
+        child = procs.start([sys.executable, "-m", "backend", "serve"], env)
+        targets.append(
+            Target(
+                f"ChatKit Desk ({provider})",
+                port,
+                "/chatkit",
+                chatkit_body,
+                {"Authorization": f"Bearer {token}"},
+                pid=child.pid,
+            )
+        )
+    for target in targets:
+        if target.pid:
+            wait_healthy(target.port)
+    return targets
+
+
+def wait_for_port(port: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.02)
+    raise RuntimeError(f"port {port} never opened")
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else float("nan")
+
+
+async def run_many(target: Target, text: str, count: int) -> list[StreamResult]:
+    return await asyncio.gather(
+        *(stream(target.port, target.path, target.body(text), target.headers) for _ in range(count))
+    )
+
+
+@dataclass
+class Figures:
+    ttfd_ms: list[float] = field(default_factory=list)
+    relay_p50_ms: list[float] = field(default_factory=list)
+    cpu_us_per_delta: list[float] = field(default_factory=list)
+    deltas_per_s: list[float] = field(default_factory=list)
+    load_errors: int = 0
+    paced_errors: int = 0
+    paced_incomplete: int = 0
+    paced_p95_ms: list[float] = field(default_factory=list)
+
+
+async def sequential(target: Target, figures: Figures, streams: int = 15, words: int = 30) -> None:
+    ttfd, relay = [], []
+    for _ in range(streams):
+        (result,) = await run_many(target, f"hi [bench:{words}:0]", 1)
+        if result.time_to_first_delta_ms is not None:
+            ttfd.append(result.time_to_first_delta_ms)
+        relay += [r / 1e6 for r in result.relay_ns]
+    figures.ttfd_ms.append(statistics.median(ttfd))
+    figures.relay_p50_ms.append(statistics.median(relay))
+
+
+async def loaded(
+    target: Target, figures: Figures, fake_pid: int, streams: int = 50, words: int = 200
+) -> None:
+    pid = target.pid or fake_pid
+    cpu_before, started = cpu_seconds(pid), time.perf_counter()
+    results = await run_many(target, f"load [bench:{words}:0]", streams)
+    elapsed, cpu = time.perf_counter() - started, cpu_seconds(pid) - cpu_before
+    deltas = sum(r.deltas for r in results)
+    figures.load_errors += sum(1 for r in results if r.error or r.deltas != words)
+    figures.cpu_us_per_delta.append(cpu / max(deltas, 1) * 1e6)
+    figures.deltas_per_s.append(deltas / elapsed)
+
+
+async def paced(target: Target, figures: Figures, streams: int = 200, words: int = 100) -> None:
+    results = await run_many(target, f"paced [bench:{words}:50]", streams)
+    figures.paced_errors += sum(1 for r in results if r.error)
+    figures.paced_incomplete += sum(1 for r in results if not r.error and r.deltas != words)
+    relay = [ns / 1e6 for r in results for ns in r.relay_ns]
+    figures.paced_p95_ms.append(percentile(relay, 0.95))
+
+
+def cold_start(procs: Processes, runs: int = 3) -> list[float]:
+    times = []
+    for index in range(runs):
+        port = free_port()
+        env = desk_env(procs.tmp / f"cold-{index}", "http://127.0.0.1:9/v1", "openai", port)
+        child = procs.start([sys.executable, "-m", "backend", "serve"], env)
+        times.append(wait_healthy(port))
+        child.send_signal(signal.SIGINT)
+        child.wait(15)
+    return times
+
+
+def idle_tray(
+    procs: Processes, settle: float = 5, window: float = 10
+) -> tuple[float, float] | None:
+    port = free_port()
+    env = desk_env(procs.tmp / "tray", "http://127.0.0.1:9/v1", "openai", port)
+    env["QT_QPA_PLATFORM"] = "offscreen"
+    tray = procs.start([sys.executable, "-m", "backend", "tray"], env)
+    try:
+        wait_healthy(port, timeout=60)
+    except RuntimeError:
+        tray.kill()
+        return None
+    time.sleep(settle)
+    pids = [tray.pid, *children_of(tray.pid)]
+    before = sum(cpu_seconds(p) for p in pids)
+    time.sleep(window)
+    cpu_share = (sum(cpu_seconds(p) for p in pids) - before) / window * 100
+    rss = sum(rss_mb(p) for p in pids)
+    tray.send_signal(signal.SIGTERM)
+    tray.wait(20)
+    return rss, cpu_share
+
+
+def children_of(pid: int) -> list[int]:
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(p) for p in children.read_text().split()] if children.exists() else []
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    procs = Processes()
+    try:
+        targets = start_targets(procs)
+        fake_pid = procs.children[0].pid
+        figures = {t.name: Figures() for t in targets}
+        for target in targets:  # warm-up: first requests in a fresh process are slower
+            asyncio.run(run_many(target, "warm [bench:5:0]", 3))
+        for round_number in range(args.rounds):
+            print(f"round {round_number + 1}/{args.rounds}", file=sys.stderr, flush=True)
+            for target in targets:
+                asyncio.run(sequential(target, figures[target.name]))
+            for target in targets:
+                asyncio.run(loaded(target, figures[target.name], fake_pid))
+            for target in targets:
+                asyncio.run(paced(target, figures[target.name]))
+        cold = cold_start(procs)
+        tray = idle_tray(procs)
+    finally:
+        procs.stop_all()
+    report(targets, figures, cold, tray)
+
+
+def report(targets: list[Target], figures: dict[str, Figures], cold: list[float], tray) -> None:
+    med = statistics.median
+    print()
+    columns = [
+        "target",
+        "time to first delta p50 (ms)",
+        "relay p50 (ms)",
+        "CPU per delta at 50 streams (µs)",
+        "deltas/s at 50 streams",
+        "errors at 50",
+        "200 paced at 50/s: errors / incomplete / relay p95 (ms)",
+    ]
+    print("| " + " | ".join(columns) + " |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for target in targets:
+        f = figures[target.name]
+        cpu = f"{med(f.cpu_us_per_delta):.0f}" + ("" if target.pid else " (fake provider's own)")
+        print(
+            f"| {target.name} | {med(f.ttfd_ms):.1f} | {med(f.relay_p50_ms):.2f} | {cpu} | "
+            f"{med(f.deltas_per_s):.0f} | {f.load_errors} | "
+            f"{f.paced_errors} / {f.paced_incomplete} / {med(f.paced_p95_ms):.1f} |"
+        )
+    print()
+    print(
+        f"cold start of `chatkit-desk serve` to 200 on /health: median {med(cold) * 1000:.0f} ms "
+        f"(runs: {', '.join(f'{c * 1000:.0f}' for c in cold)})"
+    )
+    if tray:
+        print(f"idle tray + server: {tray[0]:.0f} MB RSS, {tray[1]:.2f}% CPU over 10 s")
+    else:
+        print("idle tray + server: the tray did not start a healthy server")
+
+
+if __name__ == "__main__":
+    main()
