@@ -1,0 +1,96 @@
+"""The fast event parsing builds exactly what the openai library would, and is really used."""
+
+from __future__ import annotations
+
+import httpx2
+import pytest
+from openai.types.chat import ChatCompletionChunk
+from openai.types.responses import ResponseStreamEvent
+
+from backend.chat.fast_client import FastStreamingOpenAI, fast_parse
+
+RESPONSE_EVENTS = [
+    {
+        "type": "response.output_text.delta",
+        "sequence_number": 3,
+        "item_id": "msg_1",
+        "output_index": 0,
+        "content_index": 0,
+        "delta": "Hel",
+        "logprobs": [],
+    },
+    {
+        "type": "response.output_item.added",
+        "sequence_number": 1,
+        "output_index": 0,
+        "item": {
+            "id": "msg_1",
+            "type": "message",
+            "role": "assistant",
+            "status": "in_progress",
+            "content": [],
+        },
+    },
+    {
+        "type": "response.content_part.added",
+        "sequence_number": 2,
+        "item_id": "msg_1",
+        "output_index": 0,
+        "content_index": 0,
+        "part": {"type": "output_text", "text": "", "annotations": []},
+    },
+]
+CHUNKS = [
+    {
+        "id": "c",
+        "object": "chat.completion.chunk",
+        "created": 1,
+        "model": "m",
+        "choices": [
+            {"index": 0, "delta": {"role": "assistant", "content": "Hi"}, "finish_reason": None}
+        ],
+    },
+    {
+        "id": "c",
+        "object": "chat.completion.chunk",
+        "created": 1,
+        "model": "m",
+        "choices": [],
+        "usage": {"prompt_tokens": 1, "completion_tokens": 2, "total_tokens": 3},
+    },
+]
+
+
+def library_parse(data: dict, cast_to: object) -> object:
+    client = FastStreamingOpenAI(api_key="x", base_url="http://127.0.0.1:9/v1")
+    request = httpx2.Request("POST", "http://127.0.0.1:9/v1/x")
+    return super(FastStreamingOpenAI, client)._process_response_data(
+        data=data, cast_to=cast_to, response=httpx2.Response(200, request=request)
+    )
+
+
+@pytest.mark.parametrize(
+    ("data", "cast_to"),
+    [(e, ResponseStreamEvent) for e in RESPONSE_EVENTS]
+    + [(c, ChatCompletionChunk) for c in CHUNKS],
+)
+def test_same_objects_as_the_library(data: dict, cast_to: object) -> None:
+    fast = fast_parse(data, cast_to)
+    slow = library_parse(data, cast_to)
+    assert fast is not None
+    assert type(fast) is type(slow)
+    assert fast.model_dump() == slow.model_dump()
+
+
+def test_data_off_the_schema_goes_down_the_library_path() -> None:
+    odd = {"type": "response.output_text.delta", "delta": 5}
+    assert fast_parse(odd, ResponseStreamEvent) is None
+    assert fast_parse({"type": "response.from_the_future"}, ResponseStreamEvent) is None
+    assert fast_parse(RESPONSE_EVENTS[0], dict) is None
+    assert type(library_parse(odd, ResponseStreamEvent)).__name__ == "ResponseTextDeltaEvent"
+
+
+def test_the_library_still_calls_the_override() -> None:
+    from openai._streaming import AsyncStream
+
+    assert "_process_response_data" in AsyncStream.__stream__.__code__.co_names
