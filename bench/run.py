@@ -225,10 +225,11 @@ class Figures:
     paced_p95_ms: list[float] = field(default_factory=list)
 
 
-async def sequential(target: Target, figures: Figures, streams: int = 15, words: int = 30) -> None:
+async def sequential(target: Target, figures: Figures, streams: int = 15, words: int = 20) -> None:
+    """One stream at a time, 100 words/s: latency without queueing behind other work."""
     ttfd, relay = [], []
     for _ in range(streams):
-        (result,) = await run_many(target, f"hi [bench:{words}:0]", 1)
+        (result,) = await run_many(target, f"hi [bench:{words}:100]", 1)
         if result.time_to_first_delta_ms is not None:
             ttfd.append(result.time_to_first_delta_ms)
         relay += [r / 1e6 for r in result.relay_ns]
