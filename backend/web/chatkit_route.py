@@ -34,14 +34,10 @@ async def chatkit(
     parsed = chatkit_requests.parse(body)
     await chatkit_requests.check(parsed, desk.store, user, desk.settings.max_message_chars)
     if not is_streaming_req(parsed):
-        result = await desk.chatkit.process(body, user)
+        result = await desk.chatkit.process_parsed(parsed, user)
         assert isinstance(result, NonStreamingResult)
         return Response(content=result.json, media_type="application/json")
     desk.streams.acquire(user.user_id)
-    try:
-        result = await desk.chatkit.process(body, user)
-    except BaseException:
-        desk.streams.release(user.user_id)
-        raise
+    result = await desk.chatkit.process_parsed(parsed, user)  # only wraps a generator
     assert isinstance(result, StreamingResult)
     return sse.response(aiter(result), STREAM_FAILURE, lambda: desk.streams.release(user.user_id))

@@ -284,7 +284,7 @@ class FakeUpstream:
                     "input_tokens": 10,
                     "output_tokens": words,
                     "total_tokens": 10 + words,
-                    "input_tokens_details": {"cached_tokens": 0},
+                    "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
                     "output_tokens_details": {"reasoning_tokens": 0},
                 }
                 if status == "completed"
