@@ -19,7 +19,7 @@ from agents import (
 from openai import AsyncOpenAI, Timeout
 
 from backend import logs, secrets
-from backend.chat.fast_client import FastStreamingOpenAI
+from backend.chat.openai_client import DeskOpenAI
 from backend.settings import Provider, Settings
 
 READ_TIMEOUT_SLACK = 5.0
@@ -64,7 +64,7 @@ class ProviderRegistry:
         cache_key = (base_url, api_key, read_timeout, connect_timeout)
         client = self._clients.get(cache_key)
         if client is None:
-            client = FastStreamingOpenAI(
+            client = DeskOpenAI(
                 base_url=base_url,
                 api_key=api_key,
                 timeout=Timeout(read_timeout, connect=connect_timeout),

@@ -41,6 +41,8 @@ class AssistantReply:
         self._turn = turn
         self._ids: dict[str, str] = {}
         self._pending: AssistantMessageItem | None = None
+        self.last_message_id: str | None = None
+        """The store id of the last assistant message that was completed."""
         self._chunks: dict[int, list[str]] = {}
 
     def _store_id(self, upstream_id: str, new: bool = False) -> str:
@@ -91,9 +93,8 @@ class AssistantReply:
                 yield ThreadItemAddedEvent(item=item)
             elif kind == "response.output_item.done" and event.item.type == "message":
                 self._pending = None
-                yield ThreadItemDoneEvent(
-                    item=self._message(event.item, self._store_id(event.item.id))
-                )
+                item_id = self.last_message_id = self._store_id(event.item.id)
+                yield ThreadItemDoneEvent(item=self._message(event.item, item_id))
 
     def _message(self, output: object, item_id: str) -> AssistantMessageItem:
         content = [

@@ -9,6 +9,7 @@ from datetime import datetime
 
 import structlog
 from agents import RunConfig, Runner
+from agents.exceptions import ModelBehaviorError
 from chatkit.errors import CustomStreamError
 from chatkit.server import ChatKitServer, NonStreamingResult, StreamingResult
 from chatkit.store import Store
@@ -28,7 +29,8 @@ from backend.chat import provider_errors
 from backend.chat.context import RequestContext
 from backend.chat.gate import ProviderBusy, ProviderGate
 from backend.chat.history import recent_history
-from backend.chat.providers import ProviderNotConfigured, ProviderRegistry
+from backend.chat.openai_client import StreamEnding, current_stream_ending
+from backend.chat.providers import ProviderNotConfigured, ProviderRegistry, ResolvedProvider
 from backend.chat.reply import AssistantReply
 from backend.chat.turns import TurnListener, TurnRecord
 from backend.settings import Settings
@@ -130,7 +132,12 @@ class DeskChatKitServer(ChatKitServer[RequestContext]):
         try:
             async with self._gate.slot(provider.name):
                 history = await recent_history(self.store, thread, context)
-                result = Runner.run_streamed(agent, history, run_config=RUN_CONFIG)
+                ending = StreamEnding()
+                ending_token = current_stream_ending.set(ending)  # inherited by the run's task
+                try:
+                    result = Runner.run_streamed(agent, history, run_config=RUN_CONFIG)
+                finally:
+                    current_stream_ending.reset(ending_token)
                 reply = AssistantReply(
                     thread.id,
                     lambda: self.store.generate_item_id("message", thread, context),
@@ -140,20 +147,22 @@ class DeskChatKitServer(ChatKitServer[RequestContext]):
                 try:
                     async for event in _bounded_waits(reply.events(result), limits):
                         yield event
-                except UpstreamTimeout as timeout:
-                    turn.outcome = "timeout"
-                    if partial := reply.partial():
-                        yield ThreadItemDoneEvent(item=partial)
-                    raise provider_errors.timeout_error(
-                        provider, timeout.seconds, whole_turn=timeout.whole_turn
-                    ) from None
+                    if not ending.complete:
+                        raise StreamCutShort
                 except Exception as exc:
-                    stream_error = provider_errors.to_stream_error(exc, provider)
-                    if stream_error is None:
+                    failure = _explain(exc, provider, ending)
+                    if failure is None:
                         raise
-                    turn.outcome = provider_errors.kind_of(exc)
-                    if partial := reply.partial():
+                    turn.outcome, stream_error = failure
+                    # Keep what arrived, marked as cut short, then tell the user why.
+                    partial = reply.partial()
+                    if partial is not None:
                         yield ThreadItemDoneEvent(item=partial)
+                    cut_short = partial.id if partial else None
+                    if cut_short is None and not ending.complete:
+                        cut_short = reply.last_message_id
+                    if cut_short is not None:
+                        await self.store.mark_incomplete(thread.id, cut_short, context)
                     raise stream_error from None
                 finally:
                     # Leaving the loop does not stop the upstream request (it would go on, and
@@ -165,6 +174,26 @@ class DeskChatKitServer(ChatKitServer[RequestContext]):
         except ProviderBusy as busy:
             turn.outcome = "busy"
             raise provider_errors.busy_error(provider, str(busy)) from None
+
+
+class StreamCutShort(Exception):
+    """The provider's stream ended cleanly but without finishing the answer."""
+
+
+def _explain(
+    error: Exception, provider: ResolvedProvider, ending: StreamEnding
+) -> tuple[str, CustomStreamError] | None:
+    """The outcome name and the user's message for a failed turn, ``None`` if unexpected."""
+    if isinstance(error, UpstreamTimeout):
+        return "timeout", provider_errors.timeout_error(provider, error.seconds, error.whole_turn)
+    if isinstance(error, StreamCutShort) or (
+        isinstance(error, ModelBehaviorError) and not ending.finished
+    ):
+        return "truncated", provider_errors.truncated_error(provider)
+    stream_error = provider_errors.to_stream_error(error, provider)
+    if stream_error is None:
+        return None
+    return provider_errors.kind_of(error), stream_error
 
 
 class UpstreamTimeout(Exception):

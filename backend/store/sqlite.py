@@ -38,6 +38,7 @@ CREATE TABLE IF NOT EXISTS items (
     id TEXT NOT NULL,
     user_id TEXT NOT NULL,
     data TEXT NOT NULL,
+    incomplete INTEGER NOT NULL DEFAULT 0,  -- an answer the provider cut short
     UNIQUE (thread_id, id)
 );
 CREATE INDEX IF NOT EXISTS items_by_thread ON items (thread_id, seq);
@@ -210,6 +211,20 @@ class SQLiteStore(Store[RequestContext]):
         )
         if cursor.rowcount == 0:
             raise NotFoundError(f"Item {item_id} not found in thread {thread_id}")
+
+    async def mark_incomplete(self, thread_id: str, item_id: str, context: RequestContext) -> None:
+        """Note that the provider cut this answer short (it stays, with the text it got)."""
+        self._db.execute(
+            "UPDATE items SET incomplete = 1 WHERE thread_id = ? AND id = ? AND user_id = ?",
+            (thread_id, item_id, context.user_id),
+        )
+
+    async def is_incomplete(self, thread_id: str, item_id: str, context: RequestContext) -> bool:
+        row = self._db.execute(
+            "SELECT incomplete FROM items WHERE thread_id = ? AND id = ? AND user_id = ?",
+            (thread_id, item_id, context.user_id),
+        ).fetchone()
+        return bool(row and row[0])
 
     # Attachments (metadata only)
 

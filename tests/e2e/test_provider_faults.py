@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 import pytest
@@ -136,3 +137,21 @@ def test_client_going_away_cancels_the_upstream_request(
     follow_up = client.add_message(thread["id"], "still there?")
     assert follow_up.errors == []
     assert "Earlier you said: long one [slow]." in follow_up.assistant_text
+
+
+def test_truncated_answer_is_kept_and_marked_incomplete(
+    client: DeskClient, provider_desk: DeskProcess
+) -> None:
+    import sqlite3
+
+    reply = client.create_thread("cut me off [truncate]")
+
+    error = only_error(reply)
+    assert "ended the answer early; what arrived is kept" in error["message"]
+    assert error["allow_retry"] is True
+    answer = reply.assistant_items[0]
+    assert answer["content"][0]["text"].startswith("You said: cut me off")
+    database = Path(provider_desk.env["CHATKIT_DESK_DATA_DIR"]) / "chatkit-desk.sqlite3"
+    with sqlite3.connect(database) as db:
+        flags = db.execute("SELECT incomplete FROM items WHERE id = ?", (answer["id"],)).fetchall()
+    assert flags == [(1,)]

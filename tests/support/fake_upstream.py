@@ -11,6 +11,7 @@ Faults are chosen by a marker in the last user message:
 ``[401]`` ``[429]`` (with Retry-After) ``[500]``: that HTTP error;
 ``[cut]``: a few words, then the connection drops; ``[hang]``: a few words, then silence;
 ``[hang-first]``: headers, then silence; ``[slow]``: 40 words, 50 ms apart;
+``[truncate]``: the words, then a clean end with no finish reason / no ``response.completed``;
 ``[xss]``: a reply with HTML in it; ``[words:N]``: N words as fast as possible;
 ``[bench:N:R]``: N words at R words/s (0: as fast as possible), each word the wall-clock time
 (``time.time_ns()``) at which it was sent, so a client can measure relay latency.
@@ -304,7 +305,8 @@ class FakeUpstream:
         yield event("response.content_part.done", **where, part=done_part)
         done_message = {**message, "status": "completed", "content": [done_part]}
         yield event("response.output_item.done", output_index=0, item=done_message)
-        yield event("response.completed", response=response("completed", [done_message]))
+        if "[truncate]" not in _last_user_text(_conversation(body)):
+            yield event("response.completed", response=response("completed", [done_message]))
 
     # Chat Completions API
 
@@ -335,7 +337,8 @@ class FakeUpstream:
         yield chunk({"role": "assistant", "content": ""})
         for word in _words(reply):
             yield chunk({"content": word})  # a "delta" frame
-        yield chunk({}, finish="stop")
+        if "[truncate]" not in _last_user_text(_conversation(body)):
+            yield chunk({}, finish="stop")
         if (body.get("stream_options") or {}).get("include_usage"):
             words = len(_words(reply))
             usage = {"prompt_tokens": 10, "completion_tokens": words, "total_tokens": 10 + words}
@@ -344,7 +347,7 @@ class FakeUpstream:
 
 
 def main() -> None:
-    """Run the fake on a port of its own (for benchmarks): ``python -m tests.support.fake_upstream PORT``."""
+    """Run the fake on a port of its own: ``python -m tests.support.fake_upstream PORT``."""
     import sys
 
     server = FakeUpstream()

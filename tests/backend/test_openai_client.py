@@ -7,7 +7,7 @@ import pytest
 from openai.types.chat import ChatCompletionChunk
 from openai.types.responses import ResponseStreamEvent
 
-from backend.chat.fast_client import FastStreamingOpenAI, fast_parse
+from backend.chat.openai_client import DeskOpenAI, fast_parse
 
 RESPONSE_EVENTS = [
     {
@@ -62,9 +62,9 @@ CHUNKS = [
 
 
 def library_parse(data: dict, cast_to: object) -> object:
-    client = FastStreamingOpenAI(api_key="x", base_url="http://127.0.0.1:9/v1")
+    client = DeskOpenAI(api_key="x", base_url="http://127.0.0.1:9/v1")
     request = httpx2.Request("POST", "http://127.0.0.1:9/v1/x")
-    return super(FastStreamingOpenAI, client)._process_response_data(
+    return super(DeskOpenAI, client)._process_response_data(
         data=data, cast_to=cast_to, response=httpx2.Response(200, request=request)
     )
 

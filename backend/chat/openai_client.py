@@ -1,5 +1,6 @@
-"""An ``AsyncOpenAI`` that turns streamed events into objects at a twentieth of the cost.
+"""The OpenAI client as ChatKit Desk uses it: fast event parsing, and how each stream ended.
 
+**Fast parsing.**
 For every streamed event the openai library (non-strict mode) calls ``construct_type``: for the
 Responses event union that first validates the data against all ~50 variants in turn and for a
 Chat Completions chunk it walks the model field by field in Python — 50–100 µs per token, the
@@ -10,11 +11,19 @@ Data that does not validate (a provider that bends the schema) goes down the lib
 loose path unchanged, so the objects are those the library would have built either way. The
 override point is a private method of the pinned openai version; ``tests/backend`` checks it
 is still called and still agrees with the library.
+
+**How the stream ended.** A provider that stops sending without a finish reason (Chat
+Completions) or a ``response.completed`` (Responses) has cut the answer short, yet on
+non-OpenAI URLs the Agents SDK accepts such a stream as complete. The client notes each
+ending it sees in the turn's ``StreamEnding`` (a context variable set by the turn, inherited
+by the run's task), so the turn can mark a truncated answer as incomplete.
 """
 
 from __future__ import annotations
 
 import typing
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 
 import pydantic
@@ -33,6 +42,35 @@ def _variants_by_type(union: Any) -> dict[str, type[pydantic.BaseModel]]:
 
 
 _RESPONSE_EVENTS = _variants_by_type(ResponseStreamEvent)
+_RESPONSE_ENDINGS = {"response.completed": True, "response.incomplete": False}
+
+
+@dataclass
+class StreamEnding:
+    finished: bool = False
+    """A finish reason or a ``response.completed`` arrived."""
+    cut_short: bool = False
+    """The provider said it stopped early (``response.incomplete``, ``finish_reason: length``)."""
+
+    @property
+    def complete(self) -> bool:
+        return self.finished and not self.cut_short
+
+    def note(self, data: dict[str, Any], cast_to: object) -> None:
+        if cast_to is ChatCompletionChunk:
+            for choice in data.get("choices") or ():
+                reason = choice.get("finish_reason") if isinstance(choice, dict) else None
+                if reason:
+                    self.finished = True
+                    self.cut_short = self.cut_short or reason == "length"
+        elif (ending := _RESPONSE_ENDINGS.get(data.get("type"))) is not None:  # type: ignore[arg-type]
+            self.finished = True
+            self.cut_short = self.cut_short or not ending
+
+
+current_stream_ending: ContextVar[StreamEnding | None] = ContextVar(
+    "current_stream_ending", default=None
+)
 
 
 def fast_parse(data: object, cast_to: object) -> Any | None:
@@ -53,8 +91,11 @@ def fast_parse(data: object, cast_to: object) -> Any | None:
         return None
 
 
-class FastStreamingOpenAI(AsyncOpenAI):
+class DeskOpenAI(AsyncOpenAI):
     def _process_response_data(self, *, data: object, cast_to: Any, response: Any) -> Any:
+        ending = current_stream_ending.get()
+        if ending is not None and isinstance(data, dict):
+            ending.note(data, cast_to)
         parsed = fast_parse(data, cast_to)
         if parsed is not None:
             return parsed
