@@ -1,13 +1,143 @@
-"""The tray app's entry point (``chatkit-desk tray``)."""
+"""The tray app's entry point (``chatkit-desk tray``) and the wiring of its parts."""
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import shiboken6
+from PySide6.QtCore import QObject, QUrl
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import QApplication, QSystemTrayIcon
+
+from backend.settings import SettingsError, load_settings, resolve_data_dir
+from desktop import autostart
+from desktop.commands import DeskCommands
+from desktop.icons import app_icon
+from desktop.settings_window import SettingsWindow
+from desktop.single_instance import SingleInstance
+from desktop.supervisor import ServerSupervisor
+from desktop.tray import Tray
+from desktop.unix_signals import SignalWatcher
+
+NO_TRAY_REASON = (
+    "This desktop has no system tray (on GNOME, install the “AppIndicator and "
+    "KStatusNotifierItem Support” extension), so ChatKit Desk runs in this window. "
+    "Closing it quits ChatKit Desk and stops the server."
+)
+
+
+class DeskApp(QObject):
+    """The supervisor, the settings window and (when there is a tray) the tray icon."""
+
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        data_dir_argument: str | None = None,
+        tray_available: bool | None = None,
+        open_url: Callable[[QUrl], bool] = QDesktopServices.openUrl,
+        login_item: autostart.Autostart | None = None,
+    ) -> None:
+        super().__init__()
+        if tray_available is None:
+            tray_available = QSystemTrayIcon.isSystemTrayAvailable()
+        self.data_dir = data_dir
+        self.supervisor = ServerSupervisor(data_dir, self)
+        self.commands = DeskCommands(data_dir, open_url)
+        login_item = login_item or autostart.for_this_platform()
+        login_command = autostart.tray_command(data_dir_argument)
+        self.window = SettingsWindow(
+            self.supervisor,
+            self.commands,
+            login_item,
+            login_command,
+            no_tray_reason=None if tray_available else NO_TRAY_REASON,
+        )
+        self.tray = (
+            Tray(
+                self.supervisor,
+                self.commands,
+                login_item,
+                login_command,
+                show_settings=self.show_settings,
+                quit_app=self.quit,
+                parent=self,
+            )
+            if tray_available
+            else None
+        )
+
+    def start(self) -> None:
+        """Show the tray (or the window), and start the server unless the settings say not to."""
+        if self.tray is not None:
+            self.tray.show()
+        else:
+            self.window.show_and_raise()
+        try:
+            starts_server = load_settings(self.data_dir).tray_starts_server
+        except SettingsError:
+            starts_server = True  # the supervisor then reports what is wrong
+        if starts_server:
+            self.supervisor.start()
+
+    def show_settings(self) -> None:
+        self.window.show_and_raise()
+
+    def quit(self) -> None:
+        """Quit from the menu: stop the server first, then leave the event loop."""
+        self.shutdown()
+        QApplication.quit()
+
+    def shutdown(self) -> None:
+        """Stop the server and wait for it; runs when the app quits, however it was asked to."""
+        self.supervisor.shutdown()
+        if self.tray is not None:
+            self.tray.hide()
+
+    def dispose(self) -> None:
+        """Delete the widgets while the QApplication still exists (Python's exit order is
+        arbitrary, and a widget outliving the application crashes the process)."""
+        widgets: list[QObject] = [self.window]
+        if self.tray is not None:
+            widgets.append(self.tray.menu)
+        _delete([*widgets, self])
+
+
+def _delete(objects: list[QObject]) -> None:
+    for qt_object in objects:
+        shiboken6.delete(qt_object)
 
 
 def run_tray(data_dir: str | None = None) -> int:
-    print(
-        "chatkit-desk: the tray app is being built; run `chatkit-desk serve` meanwhile.",
-        file=sys.stderr,
-    )
-    return 1
+    """Run the tray app until Quit, SIGTERM or SIGINT; the exit code for ``chatkit-desk tray``."""
+    resolved = resolve_data_dir(data_dir)
+    app = QApplication(sys.argv[:1])
+    app.setApplicationName("ChatKit Desk")
+    app.setDesktopFileName("chatkit-desk")
+    app.setWindowIcon(app_icon())
+    app.setQuitOnLastWindowClosed(False)
+
+    instance = SingleInstance(resolved)
+    if not instance.acquire():
+        if instance.ask_first_to_show():
+            print("chatkit-desk: already running; showed its settings window.", file=sys.stderr)
+            return 0
+        print(
+            f"chatkit-desk: another tray (pid {instance.holder_pid()}) uses {resolved} "
+            "but does not answer; stop it and try again.",
+            file=sys.stderr,
+        )
+        return 1
+
+    desk = DeskApp(resolved, data_dir_argument=data_dir)
+    instance.show_requested.connect(desk.show_settings)
+    SignalWatcher(lambda _signal: app.quit(), app)
+    app.aboutToQuit.connect(desk.shutdown)
+    desk.start()
+    try:
+        return app.exec()
+    finally:
+        instance.release()
+        desk.dispose()

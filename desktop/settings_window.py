@@ -1,0 +1,410 @@
+"""The settings window: provider, keys, models, instructions, port and origins.
+
+Save checks everything first and shows each problem under its field; nothing is written until
+all of it is valid. Keys go to the keyring, the rest to ``settings.json`` (which the running
+server re-reads on every turn), and only a new host or port restarts the server.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import (
+    QApplication,
+    QCheckBox,
+    QComboBox,
+    QDialogButtonBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from backend import secrets
+from backend.settings import (
+    DEFAULT_INSTRUCTIONS,
+    Settings,
+    SettingsError,
+    load_settings,
+    read_settings_file,
+    save_settings_file,
+)
+from desktop.autostart import Autostart
+from desktop.commands import CommandFailed, DeskCommands
+from desktop.field_error import FieldError
+from desktop.icons import app_icon
+from desktop.provider_panel import ProviderPanel
+from desktop.status_panel import StatusPanel
+from desktop.style import STYLE_SHEET, restyle
+from desktop.supervisor import ServerSupervisor, port_is_free
+
+RESTART_FIELDS = ("host", "port")
+WEB_CLIENTS = (
+    ("auto", "ChatKit.js when it loads, else the built-in client"),
+    ("builtin", "Always the built-in client"),
+)
+
+
+class SettingsWindow(QWidget):
+    def __init__(
+        self,
+        supervisor: ServerSupervisor,
+        commands: DeskCommands,
+        autostart: Autostart,
+        autostart_command: list[str],
+        no_tray_reason: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.setWindowTitle("ChatKit Desk — Settings")
+        self.setWindowIcon(app_icon())
+        self.setStyleSheet(STYLE_SHEET)
+        self.data_dir: Path = commands.data_dir
+        self._supervisor = supervisor
+        self._commands = commands
+        self._autostart = autostart
+        self._autostart_command = autostart_command
+        self._quit_on_close = no_tray_reason is not None
+        self._settings = Settings.model_validate({"data_dir": self.data_dir})
+
+        self.status_panel = StatusPanel(supervisor, self._open_chat)
+        self.notice = QLabel(no_tray_reason or "")
+        self.notice.setWordWrap(True)
+        self.notice.setProperty("role", "warning")
+        self.notice.setVisible(no_tray_reason is not None)
+        self.load_problem = FieldError()
+
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self._provider_tab(), "Provider")
+        self.tabs.addTab(self._instructions_tab(), "Instructions")
+        self.tabs.addTab(self._server_tab(), "Server")
+
+        self.message = QLabel()
+        self.message.setWordWrap(True)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Close
+        )
+        self.save_button = self.buttons.button(QDialogButtonBox.StandardButton.Save)
+        self.save_button.setDefault(True)
+        self.buttons.accepted.connect(self.save)
+        self.buttons.rejected.connect(self.close)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.message, 1)
+        bottom.addWidget(self.buttons)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.status_panel)
+        layout.addWidget(self.notice)
+        layout.addWidget(self.load_problem)
+        layout.addWidget(self.tabs, 1)
+        layout.addLayout(bottom)
+        self.resize(640, 600)
+        self.load()
+
+    # Building the tabs
+
+    def _provider_tab(self) -> QWidget:
+        self.provider_combo = QComboBox()
+        for provider in secrets.PROVIDERS:
+            self.provider_combo.addItem(secrets.PROVIDER_LABELS[provider], provider)
+        self.panels = {provider: ProviderPanel(provider) for provider in secrets.PROVIDERS}
+        self.keyring_label = QLabel()
+        self.keyring_label.setWordWrap(True)
+        self.keyring_label.setProperty("role", "hint")
+        self.keyring_warning = QLabel()
+        self.keyring_warning.setWordWrap(True)
+        self.keyring_warning.setProperty("role", "warning")
+
+        tab = QWidget()
+        layout = QVBoxLayout(tab)
+        chooser = QFormLayout()
+        chooser.addRow("Chat with", self.provider_combo)
+        layout.addLayout(chooser)
+        for panel in self.panels.values():
+            layout.addWidget(panel)
+        layout.addWidget(self.keyring_label)
+        layout.addWidget(self.keyring_warning)
+        layout.addStretch(1)
+        return tab
+
+    def _instructions_tab(self) -> QWidget:
+        self.instructions_edit = QPlainTextEdit()
+        self.instructions_edit.setPlaceholderText("What the agent is told before every chat")
+        self.reset_instructions_button = QPushButton("Reset to default")
+        self.reset_instructions_button.clicked.connect(
+            lambda: self.instructions_edit.setPlainText(DEFAULT_INSTRUCTIONS)
+        )
+        self.instructions_error = FieldError()
+        hint = QLabel(
+            "The agent's instructions, sent with every message. A change applies from the next "
+            "message on."
+        )
+        hint.setWordWrap(True)
+        hint.setProperty("role", "hint")
+
+        tab = QWidget()
+        layout = QVBoxLayout(tab)
+        layout.addWidget(hint)
+        layout.addWidget(self.instructions_edit, 1)
+        layout.addWidget(self.instructions_error)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(self.reset_instructions_button)
+        layout.addLayout(row)
+        return tab
+
+    def _server_tab(self) -> QWidget:
+        self.port_edit = QLineEdit()
+        self.port_edit.setMaximumWidth(120)
+        self.port_error = FieldError()
+        self.origins_edit = QPlainTextEdit()
+        self.origins_edit.setPlaceholderText("http://localhost:5173")
+        self.origins_edit.setMaximumHeight(90)
+        self.origins_error = FieldError()
+        origins_hint = QLabel(
+            "One per line. Frontends on these origins may call the server; its own page always can."
+        )
+        origins_hint.setWordWrap(True)
+        origins_hint.setProperty("role", "hint")
+        self.web_client_combo = QComboBox()
+        for value, label in WEB_CLIENTS:
+            self.web_client_combo.addItem(label, value)
+        self.starts_server_check = QCheckBox("Start the server when the app starts")
+        self.autostart_check = QCheckBox("Start ChatKit Desk when I log in")
+        self.autostart_check.toggled.connect(self._set_autostart)
+        self.autostart_error = FieldError()
+
+        tab = QWidget()
+        form = QFormLayout(tab)
+        form.addRow("Port", self.port_edit)
+        form.addRow("", self.port_error)
+        form.addRow("Extra allowed origins", self.origins_edit)
+        form.addRow("", origins_hint)
+        form.addRow("", self.origins_error)
+        form.addRow("Built-in chat page", self.web_client_combo)
+        form.addRow("", self.starts_server_check)
+        form.addRow("", self.autostart_check)
+        form.addRow("", self.autostart_error)
+        return tab
+
+    # Showing the current settings
+
+    def load(self) -> None:
+        """Fill every field from the current settings; key fields start empty."""
+        try:
+            self._settings = load_settings(self.data_dir)
+            self.load_problem.clear_message()
+        except SettingsError as exc:
+            self.load_problem.show_message(f"The current settings cannot be used: {exc}")
+            self._settings = Settings.model_validate({"data_dir": self.data_dir})
+        settings = self._settings
+        self.provider_combo.setCurrentIndex(self.provider_combo.findData(settings.provider))
+        self.panels["openai"].load(settings.openai_model, settings.openai_base_url)
+        self.panels["gemini"].load(settings.gemini_model, settings.gemini_base_url)
+        self.instructions_edit.setPlainText(settings.instructions)
+        self.port_edit.setText(str(settings.port))
+        self.origins_edit.setPlainText("\n".join(settings.allowed_origins))
+        self.web_client_combo.setCurrentIndex(self.web_client_combo.findData(settings.web_client))
+        self.starts_server_check.setChecked(settings.tray_starts_server)
+        self.autostart_check.blockSignals(True)
+        self.autostart_check.setChecked(self._autostart.is_enabled())
+        self.autostart_check.blockSignals(False)
+        self._show_keyring()
+        self._clear_errors()
+        self.message.clear()
+
+    def _show_keyring(self) -> None:
+        self.keyring_label.setText(f"Keys are kept in the keyring: {secrets.backend_name()}.")
+        warning = secrets.backend_warning()
+        self.keyring_warning.setText(f"Warning: {warning}." if warning else "")
+        self.keyring_warning.setVisible(warning is not None)
+
+    def show_and_raise(self) -> None:
+        """Bring the window forward; a hidden window is refreshed first, a shown one kept as is."""
+        if not self.isVisible():
+            self.load()
+        self.show()
+        self.setWindowState(self.windowState() & ~Qt.WindowState.WindowMinimized)
+        self.raise_()
+        self.activateWindow()
+
+    # Saving
+
+    def form_values(self) -> dict[str, Any]:
+        """What the fields say, as settings (the port as typed: it is checked on Save)."""
+        origins = [
+            line.strip().rstrip("/")
+            for line in self.origins_edit.toPlainText().splitlines()
+            if line.strip()
+        ]
+        return {
+            "provider": self.provider_combo.currentData(),
+            "openai_model": self.panels["openai"].model,
+            "gemini_model": self.panels["gemini"].model,
+            "instructions": self.instructions_edit.toPlainText().strip(),
+            "port": self.port_edit.text().strip(),
+            "allowed_origins": origins,
+            "web_client": self.web_client_combo.currentData(),
+            "tray_starts_server": self.starts_server_check.isChecked(),
+        }
+
+    def save(self) -> bool:
+        """Validate, then write keys and settings; ``False`` (and inline errors) if not valid."""
+        self._clear_errors()
+        self.message.clear()
+        values = self.form_values()
+        errors = self._validate(values)
+        if errors:
+            self._show_errors(errors)
+            return False
+        changes = {
+            name: value for name, value in values.items() if value != getattr(self._settings, name)
+        }
+        before = self._settings
+        try:
+            saved_keys = self._save_keys()
+            if changes:
+                save_settings_file(self.data_dir, changes)
+        except (ValueError, secrets.KeyringUnavailable, SettingsError) as exc:
+            self.message.setProperty("role", "error")
+            self.message.setText(f"Not saved: {exc}")
+            restyle(self.message)
+            return False
+        self.load()
+        self._report_saved(before, changes, saved_keys)
+        return True
+
+    def _validate(self, values: dict[str, Any]) -> dict[str, str]:
+        errors: dict[str, str] = {}
+        port_text = values["port"]
+        if not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
+            errors["port"] = "The port must be a whole number from 1 to 65535, e.g. 8765."
+        else:
+            values["port"] = int(port_text)
+            if values["port"] != self._settings.port and not port_is_free(
+                self._settings.host, values["port"]
+            ):
+                errors["port"] = (
+                    f"Port {values['port']} is in use by another program; choose another."
+                )
+        if not values["instructions"]:
+            errors["instructions"] = "The instructions cannot be empty (Reset to default?)."
+        for provider in secrets.PROVIDERS:
+            if not values[f"{provider}_model"]:
+                errors[f"{provider}_model"] = "Choose a model from the list or type its name."
+            key = self.panels[provider].typed_key
+            if any(ch.isspace() for ch in key):
+                errors[f"{provider}_key"] = (
+                    "The key contains spaces or line breaks; paste only the key itself."
+                )
+        # the rest of the checks are the settings' own; fields already in error keep their value
+        checked = {
+            name: getattr(self._settings, name) if name in errors else value
+            for name, value in values.items()
+        }
+        try:
+            merged = {**read_settings_file(self.data_dir), **checked}
+            Settings.model_validate({**merged, "data_dir": self.data_dir})
+        except SettingsError as exc:
+            errors["settings_file"] = str(exc)
+        except ValidationError as exc:
+            for error in exc.errors():
+                field = str(error["loc"][0]) if error["loc"] else "settings_file"
+                message = str(error["msg"]).removeprefix("Value error, ")
+                errors.setdefault(field, message[:1].upper() + message[1:] + ".")
+        return errors
+
+    def _save_keys(self) -> list[str]:
+        saved = []
+        for provider, panel in self.panels.items():
+            if panel.typed_key:
+                secrets.set_provider_key(provider, panel.typed_key)
+                saved.append(panel.label)
+        return saved
+
+    def _report_saved(self, before: Settings, changes: dict[str, Any], keys: list[str]) -> None:
+        after = self._settings
+        notes = []
+        overridden = [name for name, value in changes.items() if getattr(after, name) != value]
+        if overridden:
+            names = ", ".join(f"CHATKIT_DESK_{name.upper()}" for name in overridden)
+            notes.append(f"The environment sets {names}, which wins over what you saved.")
+        if keys:
+            notes.append(f"{' and '.join(keys)} key saved in the keyring.")
+        moved = any(getattr(before, name) != getattr(after, name) for name in RESTART_FIELDS)
+        if moved and self._supervisor.is_active:
+            self._supervisor.restart()
+            notes.append(f"The server is restarting on port {after.port}.")
+        elif changes or keys:
+            notes.append("Changes apply from the next message; the server keeps running.")
+        else:
+            notes.append("Nothing changed.")
+        self.message.setProperty("role", "ok")
+        self.message.setText("Saved. " + " ".join(notes))
+        restyle(self.message)
+
+    # Inline errors
+
+    def _error_fields(self) -> dict[str, tuple[FieldError, int]]:
+        """Each setting's error label and the tab it is on."""
+        return {
+            "openai_key": (self.panels["openai"].key_error, 0),
+            "gemini_key": (self.panels["gemini"].key_error, 0),
+            "openai_model": (self.panels["openai"].model_error, 0),
+            "gemini_model": (self.panels["gemini"].model_error, 0),
+            "instructions": (self.instructions_error, 1),
+            "port": (self.port_error, 2),
+            "allowed_origins": (self.origins_error, 2),
+        }
+
+    def _show_errors(self, errors: dict[str, str]) -> None:
+        fields = self._error_fields()
+        first_tab = None
+        for name, message in errors.items():
+            if name in fields:
+                label, tab = fields[name]
+                label.show_message(message)
+                first_tab = tab if first_tab is None else min(first_tab, tab)
+            else:
+                self.load_problem.show_message(message)
+        if first_tab is not None:
+            self.tabs.setCurrentIndex(first_tab)
+        self.message.setProperty("role", "error")
+        self.message.setText("Not saved: fix the fields marked in red.")
+        restyle(self.message)
+
+    def _clear_errors(self) -> None:
+        for label, _tab in self._error_fields().values():
+            label.clear_message()
+
+    # Everything else
+
+    def _open_chat(self) -> None:
+        try:
+            self.message.setText(self._commands.open_chat())
+        except CommandFailed as exc:
+            self.message.setText(f"Could not open the chat: {exc}")
+
+    def _set_autostart(self, enabled: bool) -> None:
+        self.autostart_error.clear_message()
+        try:
+            if enabled:
+                self._autostart.enable(self._autostart_command)
+            else:
+                self._autostart.disable()
+        except OSError as exc:
+            self.autostart_error.show_message(f"Could not change the login item: {exc}")
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        """Without a tray this window is the app: closing it quits (and stops the server)."""
+        event.accept()
+        if self._quit_on_close:
+            QApplication.quit()

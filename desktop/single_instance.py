@@ -1,0 +1,91 @@
+"""One tray per data dir: a lock file says who runs, a local socket lets a second launch say hi.
+
+``QLockFile`` notices a lock left by a crashed process (its PID is gone) and takes it over; a
+lock held by a live process is never considered stale, however old. The local server's name is
+derived from the user and the data dir, so two users, or one user with two data dirs, never meet.
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QLockFile, QObject, Signal
+from PySide6.QtNetwork import QLocalServer, QLocalSocket
+
+SHOW_REQUEST = b"show\n"
+ACKNOWLEDGED = b"ok\n"
+
+
+def server_name(data_dir: Path) -> str:
+    digest = hashlib.sha256(f"{getpass.getuser()}\0{data_dir.resolve()}".encode()).hexdigest()
+    return f"chatkit-desk-{digest[:16]}"
+
+
+class SingleInstance(QObject):
+    """``acquire()`` in the first instance; ``ask_first_to_show()`` in any later one."""
+
+    show_requested = Signal()
+
+    def __init__(self, data_dir: Path, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        data_dir.mkdir(parents=True, exist_ok=True)
+        self.name = server_name(data_dir)
+        self._lock = QLockFile(str(data_dir / "tray.lock"))
+        self._lock.setStaleLockTime(0)
+        self._server: QLocalServer | None = None
+
+    def acquire(self) -> bool:
+        """Become the instance for this data dir, or ``False`` when another one is."""
+        if not self._lock.tryLock(0):
+            return False
+        QLocalServer.removeServer(self.name)  # a socket file left by a crashed instance
+        self._server = QLocalServer(self)
+        self._server.setSocketOptions(QLocalServer.SocketOption.UserAccessOption)
+        if not self._server.listen(self.name):
+            raise RuntimeError(f"cannot listen on {self.name}: {self._server.errorString()}")
+        self._server.newConnection.connect(self._accept)
+        return True
+
+    def holder_pid(self) -> int | None:
+        locked, pid, _host, _app = self._lock.getLockInfo()
+        return int(pid) if locked else None
+
+    def ask_first_to_show(self, timeout_seconds: float = 10.0) -> bool:
+        """Ask the running instance to bring its settings window forward; ``True`` once it has.
+
+        Retries for a while: the first instance may hold the lock but not be listening yet.
+        """
+        deadline = time.monotonic() + timeout_seconds
+        while time.monotonic() < deadline:
+            socket = QLocalSocket()
+            socket.connectToServer(self.name)
+            if socket.waitForConnected(1000):
+                socket.write(SHOW_REQUEST)
+                socket.waitForBytesWritten(1000)
+                answered = socket.waitForReadyRead(3000) and socket.readAll().data() == ACKNOWLEDGED
+                socket.disconnectFromServer()
+                if answered:
+                    return True
+            time.sleep(0.2)
+        return False
+
+    def release(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            self._server = None
+        self._lock.unlock()
+
+    def _accept(self) -> None:
+        assert self._server is not None
+        while (connection := self._server.nextPendingConnection()) is not None:
+            connection.readyRead.connect(lambda c=connection: self._read(c))
+            connection.disconnected.connect(connection.deleteLater)
+
+    def _read(self, connection: QLocalSocket) -> None:
+        if connection.canReadLine() and connection.readLine().data() == SHOW_REQUEST:
+            connection.write(ACKNOWLEDGED)
+            connection.flush()
+            self.show_requested.emit()

@@ -1,0 +1,360 @@
+"""Runs ``chatkit-desk serve`` as a child process, watches ``/health``, restarts it after a crash.
+
+The server is a separate process (as Ollama's tray does it): a crash or hang of the server never
+takes the tray down. The child gets ``CHATKIT_DESK_WATCH_PARENT=1`` and so stops by itself when
+the tray dies without having had the chance to stop it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import sys
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QTimer, QUrl, Signal
+from PySide6.QtNetwork import QNetworkAccessManager, QNetworkProxy, QNetworkReply, QNetworkRequest
+
+from backend.secrets import PROVIDER_LABELS
+from backend.serve import WATCH_PARENT_ENV
+from backend.settings import Settings, SettingsError, load_settings
+from backend.urls import base_url
+from desktop.server_output import ServerOutputLog
+from desktop.server_state import ServerState, ServerStatus
+
+log = logging.getLogger(__name__)
+
+EXIT_USAGE = 2
+"""``serve`` exits with 2 for a busy port or an invalid setting: restarting would not help."""
+RESTART_DELAYS = (1.0, 2.0, 4.0, 8.0, 16.0, 30.0)
+STABLE_AFTER_SECONDS = 60.0
+"""A server that ran this long before crashing is restarted after the shortest delay again."""
+OUTPUT_LOG_NAME = "server-output.log"
+
+
+def server_command(data_dir: Path) -> list[str]:
+    """The same executable in a PyInstaller bundle; ``python -m backend`` in development."""
+    if getattr(sys, "frozen", False):
+        return [sys.executable, "serve", "--data-dir", str(data_dir)]
+    return [sys.executable, "-m", "backend", "serve", "--data-dir", str(data_dir)]
+
+
+def port_is_free(host: str, port: int) -> bool:
+    """Whether a listener could bind ``host:port`` now (bound the way ``serve`` binds it)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        if sys.platform != "win32":
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host.strip("[]"), port))
+        except OSError:
+            return False
+    return True
+
+
+def busy_port_reason(port: int) -> str:
+    return (
+        f"port {port} is already in use by another program — pick another port in Settings, "
+        "or stop that program"
+    )
+
+
+class ServerSupervisor(QObject):
+    """Starts, stops and watches the server child; ``status_changed`` says what it is doing."""
+
+    status_changed = Signal(object)  # ServerStatus
+
+    def __init__(
+        self,
+        data_dir: Path,
+        parent: QObject | None = None,
+        *,
+        restart_delays: tuple[float, ...] = RESTART_DELAYS,
+        health_interval_ms: int = 2000,
+        startup_timeout_ms: int = 30_000,
+        stop_timeout_ms: int = 10_000,
+        failed_checks_before_restart: int = 3,
+    ) -> None:
+        super().__init__(parent)
+        self.data_dir = data_dir
+        self.output = ServerOutputLog(data_dir / "logs" / OUTPUT_LOG_NAME)
+        self._restart_delays = restart_delays
+        self._health_interval_ms = health_interval_ms
+        self._startup_timeout_ms = startup_timeout_ms
+        self._stop_timeout_ms = stop_timeout_ms
+        self._failed_checks_before_restart = failed_checks_before_restart
+
+        self._process: QProcess | None = None
+        self._settings: Settings | None = None
+        self._status = ServerStatus(ServerState.STOPPED)
+        self._health: dict[str, object] = {}
+        self._wanted = False
+        self._restart_requested = False
+        self._attempt = 0
+        self._running_since: float | None = None
+        self._failed_checks = 0
+        self._check_in_flight: QNetworkReply | None = None
+
+        self._network = QNetworkAccessManager(self)
+        self._network.setProxy(QNetworkProxy(QNetworkProxy.ProxyType.NoProxy))
+        self._health_timer = QTimer(self)
+        self._health_timer.timeout.connect(self._check_health)
+        self._startup_deadline = QTimer(self, singleShot=True)
+        self._startup_deadline.timeout.connect(self._startup_timed_out)
+        self._restart_timer = QTimer(self, singleShot=True)
+        self._restart_timer.timeout.connect(self._launch)
+        self._kill_timer = QTimer(self, singleShot=True)
+        self._kill_timer.timeout.connect(self._kill)
+
+    # What the tray and the window read
+
+    @property
+    def status(self) -> ServerStatus:
+        return self._status
+
+    @property
+    def pid(self) -> int | None:
+        """The child's process id while one runs."""
+        if self._process is None or self._process.state() == QProcess.ProcessState.NotRunning:
+            return None
+        return int(self._process.processId()) or None
+
+    @property
+    def health(self) -> dict[str, object]:
+        """The last ``/health`` answer of the running server (empty when not running)."""
+        return dict(self._health)
+
+    @property
+    def is_active(self) -> bool:
+        """Whether the server runs, starts, or waits to be restarted (so "Stop" applies)."""
+        return self._wanted
+
+    # Commands
+
+    def start(self) -> None:
+        self._restart_timer.stop()
+        self._attempt = 0
+        self._wanted = True
+        if self._process is None:
+            self._launch()
+        elif self._kill_timer.isActive():  # still stopping: start again once it has stopped
+            self._restart_requested = True
+            self.status_changed.emit(self._status)
+
+    def stop(self) -> None:
+        """Ask the server to stop (SIGTERM: uvicorn finishes open streams); kill it if it hangs."""
+        self._wanted = False
+        self._restart_requested = False
+        self._restart_timer.stop()
+        if self._process is None:
+            self._set_status(ServerState.STOPPED)
+            return
+        self._terminate()
+        self.status_changed.emit(self._status)  # the same state, but Start/Stop flips
+
+    def restart(self) -> None:
+        """Stop the server and start it again with the current settings (a new host or port)."""
+        if self._process is None:
+            self.start()
+            return
+        self._wanted = True
+        self._restart_requested = True
+        self._terminate()
+
+    def shutdown(self) -> None:
+        """Stop the server and wait for it: the app is quitting and must not leave it running."""
+        self._wanted = False
+        self._restart_requested = False
+        self._restart_timer.stop()
+        process = self._process
+        if process is not None:
+            self._terminate()
+            if not process.waitForFinished(self._stop_timeout_ms):
+                process.kill()
+                process.waitForFinished(5000)
+        self.output.close()
+
+    # The child process
+
+    def _launch(self) -> None:
+        if self._process is not None:
+            return
+        try:
+            settings = load_settings(self.data_dir)
+        except SettingsError as exc:
+            self._give_up(str(exc))
+            return
+        if not port_is_free(settings.host, settings.port):
+            self._give_up(busy_port_reason(settings.port))
+            return
+        self._settings = settings
+        command = server_command(self.data_dir)
+        environment = QProcessEnvironment()
+        for name, value in os.environ.items():
+            environment.insert(name, value)
+        environment.insert(WATCH_PARENT_ENV, "1")
+        environment.insert("PYTHONUNBUFFERED", "1")
+
+        process = QProcess(self)
+        process.setProgram(command[0])
+        process.setArguments(command[1:])
+        process.setProcessEnvironment(environment)
+        process.readyReadStandardOutput.connect(
+            lambda: self.output.feed("stdout", process.readAllStandardOutput().data())
+        )
+        process.readyReadStandardError.connect(
+            lambda: self.output.feed("stderr", process.readAllStandardError().data())
+        )
+        process.finished.connect(
+            lambda code, exit_status: self._finished(process, code, exit_status)
+        )
+        process.errorOccurred.connect(lambda error: self._process_error(process, error))
+        self._process = process
+        self._failed_checks = 0
+        self._running_since = None
+        self.output.note(f"starting: {' '.join(command)}")
+        self._set_status(ServerState.STARTING)
+        process.start()
+        self._health_timer.start(200)
+        self._startup_deadline.start(self._startup_timeout_ms)
+
+    def _terminate(self) -> None:
+        assert self._process is not None
+        self.output.note("stopping")
+        if sys.platform == "win32":  # no SIGTERM for a console-less child on Windows
+            self._process.kill()
+        else:
+            self._process.terminate()
+        self._kill_timer.start(self._stop_timeout_ms)
+
+    def _kill(self) -> None:
+        if self._process is not None:
+            self.output.note("the server did not stop in time; killing it")
+            self._process.kill()
+
+    def _process_error(self, process: QProcess, error: QProcess.ProcessError) -> None:
+        if error == QProcess.ProcessError.FailedToStart and process is self._process:
+            self._forget_process()
+            self._give_up(f"the server could not be started ({process.errorString()})")
+
+    def _finished(self, process: QProcess, code: int, exit_status: QProcess.ExitStatus) -> None:
+        if process is not self._process:
+            return
+        self.output.flush()
+        ran_for = time.monotonic() - self._running_since if self._running_since else 0.0
+        self._forget_process()
+        crashed = exit_status == QProcess.ExitStatus.CrashExit
+        self.output.note(f"stopped ({'crashed' if crashed else f'exit code {code}'})")
+        if self._restart_requested:
+            self._restart_requested = False
+            self._launch()
+        elif not self._wanted:
+            self._set_status(ServerState.STOPPED)
+        elif not crashed and code == EXIT_USAGE:
+            self._give_up(self._usage_error())
+        else:
+            if ran_for >= STABLE_AFTER_SECONDS:
+                self._attempt = 0
+            delay = self._restart_delays[min(self._attempt, len(self._restart_delays) - 1)]
+            self._attempt += 1
+            how = "crashed" if crashed else f"stopped with exit code {code}"
+            self._set_status(ServerState.ERROR, f"the server {how}; restarting in {delay:g} s")
+            self._restart_timer.start(int(delay * 1000))
+
+    def _usage_error(self) -> str:
+        """The one line ``serve`` printed about a busy port or a bad setting, with the way out."""
+        line = self.output.last_line("stderr").removeprefix("chatkit-desk: ")
+        if "is already in use" in line and self._settings is not None:
+            return busy_port_reason(self._settings.port)
+        return line or "the server refused to start; see the log (Open logs)"
+
+    def _forget_process(self) -> None:
+        assert self._process is not None
+        # Unparented first: a child QProcess awaiting deleteLater when its parent is destroyed
+        # crashes PySide 6.12 at the next event loop turn.
+        self._process.setParent(None)
+        self._process.deleteLater()
+        self._process = None
+        self._health_timer.stop()
+        self._startup_deadline.stop()
+        self._kill_timer.stop()
+        self._health = {}
+        if self._check_in_flight is not None:
+            self._check_in_flight.abort()
+
+    def _give_up(self, reason: str) -> None:
+        """An error a restart cannot fix: say so and wait for the user."""
+        self._wanted = False
+        self.output.note(f"not running: {reason}")
+        self._set_status(ServerState.ERROR, reason)
+
+    # Health checks
+
+    def _check_health(self) -> None:
+        if self._check_in_flight is not None or self._settings is None:
+            return
+        request = QNetworkRequest(QUrl(f"{base_url(self._settings)}/health"))
+        request.setTransferTimeout(2000)
+        reply = self._network.get(request)
+        self._check_in_flight = reply
+        process = self._process
+        reply.finished.connect(lambda: self._health_answered(reply, process))
+
+    def _health_answered(self, reply: QNetworkReply, process: QProcess | None) -> None:
+        self._check_in_flight = None
+        reply.deleteLater()
+        if process is not self._process or process is None:
+            return
+        health = _parse_health(reply)
+        if health is not None:
+            self._failed_checks = 0
+            self._health = health
+            if self._status.state is not ServerState.RUNNING:
+                self._startup_deadline.stop()
+                self._running_since = time.monotonic()
+                self._health_timer.start(self._health_interval_ms)
+            self._set_status(ServerState.RUNNING, self._url(), _describe(health))
+        elif self._status.state is ServerState.RUNNING:
+            self._failed_checks += 1
+            if self._failed_checks >= self._failed_checks_before_restart:
+                self.output.note("the server stopped answering /health; killing it to restart")
+                process.kill()
+
+    def _startup_timed_out(self) -> None:
+        if self._process is not None:
+            seconds = self._startup_timeout_ms // 1000
+            self.output.note(f"the server did not answer /health within {seconds} s; killing it")
+            self._process.kill()
+
+    def _url(self) -> str:
+        assert self._settings is not None
+        return base_url(self._settings)
+
+    def _set_status(self, state: ServerState, detail: str = "", note: str = "") -> None:
+        status = ServerStatus(state, detail, note)
+        if status != self._status:
+            self._status = status
+            self.status_changed.emit(status)
+
+
+def _parse_health(reply: QNetworkReply) -> dict[str, object] | None:
+    if reply.error() != QNetworkReply.NetworkError.NoError:
+        return None
+    try:
+        body = json.loads(reply.readAll().data())
+    except ValueError:
+        return None
+    if not isinstance(body, dict) or body.get("app") != "chatkit-desk":
+        return None
+    return body
+
+
+def _describe(health: dict[str, object]) -> str:
+    provider = str(health.get("provider", ""))
+    label = PROVIDER_LABELS.get(provider, provider)  # type: ignore[call-overload]
+    if not health.get("key_configured"):
+        return f"No {label} API key is set — add one in Settings"
+    return f"{label}, model {health.get('model', '?')}"

@@ -1,0 +1,187 @@
+"""The supervisor and a real ``serve`` child: start, stop, crash and hang restarts, busy port."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+from pathlib import Path
+
+import pytest
+from pytestqt.qtbot import QtBot
+
+from desktop import supervisor as supervisor_module
+from desktop.server_output import ServerOutputLog
+from desktop.server_state import ServerState, ServerStatus
+from desktop.supervisor import ServerSupervisor, server_command
+from tests.desktop.helpers import (
+    START_TIMEOUT_MS,
+    health,
+    pid_alive,
+    port_of,
+    wait_running,
+    wait_state,
+)
+
+
+def test_start_reports_running_with_the_url_then_stop_ends_the_child(
+    qtbot: QtBot, supervisor: ServerSupervisor, data_dir: Path
+) -> None:
+    seen: list[ServerStatus] = []
+    supervisor.status_changed.connect(seen.append)
+    port = port_of(data_dir)
+
+    supervisor.start()
+    wait_running(qtbot, supervisor)
+
+    assert seen[0].state is ServerState.STARTING
+    assert supervisor.status.detail == f"http://127.0.0.1:{port}"
+    assert f"Running on http://127.0.0.1:{port}" in supervisor.status.tooltip
+    assert supervisor.health["model"] == "fake-gpt"
+    assert health(port)["app"] == "chatkit-desk"
+    pid = supervisor.pid
+    assert pid is not None and pid_alive(pid)
+
+    supervisor.stop()
+    wait_state(qtbot, supervisor, ServerState.STOPPED)
+    assert not pid_alive(pid)
+    assert supervisor.pid is None and not supervisor.is_active
+
+
+def test_a_killed_server_is_restarted(
+    qtbot: QtBot, supervisor: ServerSupervisor, data_dir: Path
+) -> None:
+    seen: list[ServerStatus] = []
+    supervisor.status_changed.connect(seen.append)
+    supervisor.start()
+    wait_running(qtbot, supervisor)
+    first_pid = supervisor.pid
+    assert first_pid is not None
+
+    os.kill(first_pid, signal.SIGKILL)
+
+    qtbot.waitUntil(
+        lambda: supervisor.status.state is ServerState.RUNNING and supervisor.pid != first_pid,
+        timeout=START_TIMEOUT_MS,
+    )
+    errors = [status for status in seen if status.state is ServerState.ERROR]
+    assert errors and "crashed; restarting in 1 s" in errors[0].detail
+    assert health(port_of(data_dir))["status"] == "ok"
+
+
+def test_a_hung_server_is_killed_and_restarted(qtbot: QtBot, data_dir: Path) -> None:
+    watcher = ServerSupervisor(data_dir, health_interval_ms=300, failed_checks_before_restart=2)
+    hung_pid = None
+    try:
+        watcher.start()
+        wait_running(qtbot, watcher)
+        hung_pid = watcher.pid
+        assert hung_pid is not None
+
+        os.kill(hung_pid, signal.SIGSTOP)  # alive, but answers nothing
+
+        qtbot.waitUntil(
+            lambda: watcher.status.state is ServerState.RUNNING and watcher.pid != hung_pid,
+            timeout=START_TIMEOUT_MS,
+        )
+        assert not pid_alive(hung_pid)
+    finally:
+        watcher.shutdown()
+        if hung_pid is not None and pid_alive(
+            hung_pid
+        ):  # a stopped process would outlive everything
+            os.kill(hung_pid, signal.SIGKILL)
+
+
+def test_shutdown_leaves_no_server_running(qtbot: QtBot, data_dir: Path) -> None:
+    watcher = ServerSupervisor(data_dir)
+    watcher.start()
+    wait_running(qtbot, watcher)
+    pid = watcher.pid
+    assert pid is not None
+
+    watcher.shutdown()  # what Quit, SIGTERM and SIGINT end in; it waits for the child
+
+    assert not pid_alive(pid)
+    with socket.socket() as probe:
+        assert probe.connect_ex(("127.0.0.1", port_of(data_dir))) != 0
+
+
+@pytest.mark.parametrize("who_notices", ["the tray", "the server"])
+def test_a_busy_port_is_an_error_that_says_what_to_do(
+    qtbot: QtBot,
+    supervisor: ServerSupervisor,
+    data_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    who_notices: str,
+) -> None:
+    port = port_of(data_dir)
+    if who_notices == "the server":  # the port was taken between the tray's check and the bind
+        monkeypatch.setattr(supervisor_module, "port_is_free", lambda host, port: True)
+    with socket.socket() as other_program:
+        other_program.bind(("127.0.0.1", port))
+        other_program.listen()
+
+        supervisor.start()
+        wait_state(qtbot, supervisor, ServerState.ERROR)
+
+        reason = supervisor.status.detail
+        assert f"port {port} is already in use" in reason
+        assert "pick another port in Settings" in reason
+        assert not supervisor.is_active, "a busy port is not retried in a loop"
+        assert supervisor.pid is None
+
+
+def test_an_invalid_setting_is_an_error_naming_it(
+    qtbot: QtBot, supervisor: ServerSupervisor, data_dir: Path
+) -> None:
+    (data_dir / "settings.json").write_text(json.dumps({"port": "eighty"}))
+
+    supervisor.start()
+
+    assert supervisor.status.state is ServerState.ERROR
+    assert "invalid setting port" in supervisor.status.detail
+    assert not supervisor.is_active
+
+
+def test_server_output_goes_to_the_log_file(
+    qtbot: QtBot, supervisor: ServerSupervisor, data_dir: Path
+) -> None:
+    supervisor.start()
+    wait_running(qtbot, supervisor)
+    log_file = data_dir / "logs" / "server-output.log"
+
+    qtbot.waitUntil(lambda: "ChatKit Desk on http://" in log_file.read_text(), timeout=10_000)
+    text = log_file.read_text()
+    assert "[tray] starting:" in text
+    assert "[stderr]" in text
+
+
+def test_the_output_log_rotates(tmp_path: Path) -> None:
+    output = ServerOutputLog(tmp_path / "logs" / "server-output.log")
+    line = b"x" * 199 + b"\n"
+    output.feed("stdout", line * 6000)  # about 1.2 MB
+    output.feed("stderr", b"half a li")
+    output.feed("stderr", b"ne\n")
+    output.close()
+
+    files = sorted(path.name for path in (tmp_path / "logs").iterdir())
+    assert files == ["server-output.log", "server-output.log.1"]
+    assert (tmp_path / "logs" / "server-output.log.1").stat().st_size <= 1_000_000
+    assert "[stderr] half a line" in (tmp_path / "logs" / "server-output.log").read_text()
+    assert output.last_line("stderr") == "half a line"
+
+
+def test_the_command_is_the_bundle_itself_when_frozen(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    assert server_command(tmp_path)[1:4] == ["-m", "backend", "serve"]
+    monkeypatch.setattr("sys.frozen", True, raising=False)
+    monkeypatch.setattr("sys.executable", "/opt/ChatKit Desk/chatkit-desk")
+    assert server_command(tmp_path) == [
+        "/opt/ChatKit Desk/chatkit-desk",
+        "serve",
+        "--data-dir",
+        str(tmp_path),
+    ]

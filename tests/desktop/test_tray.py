@@ -1,0 +1,181 @@
+"""Every tray menu action, and the icon and tooltip of every server state."""
+
+from __future__ import annotations
+
+import configparser
+from pathlib import Path
+
+import httpx
+import jwt
+import pytest
+from PySide6.QtCore import QUrl
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
+
+from desktop.app import DeskApp
+from desktop.icons import state_icon
+from desktop.server_state import ServerState, ServerStatus
+from tests.desktop.helpers import OpenedUrls, pid_alive, port_of, wait_running, wait_state
+from tests.support.desk_process import TEST_JWT_SECRET
+
+
+def test_each_state_has_its_own_icon(qtbot: QtBot) -> None:
+    images = {state: state_icon(state).pixmap(32, 32).toImage() for state in ServerState}
+    assert all(not image.isNull() for image in images.values())
+    assert len({bytes(image.constBits()) for image in images.values()}) == len(ServerState)
+
+
+def test_icon_tooltip_and_menu_follow_the_server(qtbot: QtBot, desk: DeskApp) -> None:
+    tray = desk.tray
+    assert tray is not None
+    port = port_of(desk.data_dir)
+    assert tray.icon.toolTip() == "ChatKit Desk\nStopped"
+    assert tray.start_stop_action.text() == "Start server"
+    assert not tray.open_chat_action.isEnabled()
+
+    tray.start_stop_action.trigger()
+    assert tray.icon.icon().cacheKey() == state_icon(ServerState.STARTING).cacheKey()
+    wait_running(qtbot, desk.supervisor)
+
+    assert tray.icon.icon().cacheKey() == state_icon(ServerState.RUNNING).cacheKey()
+    assert f"Running on http://127.0.0.1:{port}" in tray.icon.toolTip()
+    assert "No OpenAI API key is set" in tray.icon.toolTip()
+    assert tray.status_action.text() == f"Running on http://127.0.0.1:{port}"
+    assert tray.start_stop_action.text() == "Stop server"
+    assert tray.open_chat_action.isEnabled()
+
+    tray.start_stop_action.trigger()
+    wait_state(qtbot, desk.supervisor, ServerState.STOPPED)
+    assert tray.icon.icon().cacheKey() == state_icon(ServerState.STOPPED).cacheKey()
+    assert tray.start_stop_action.text() == "Start server"
+
+
+def test_an_error_shows_its_reason(desk: DeskApp) -> None:
+    tray = desk.tray
+    assert tray is not None
+    tray.show_status(ServerStatus(ServerState.ERROR, "port 8765 is already in use"))
+    assert tray.icon.icon().cacheKey() == state_icon(ServerState.ERROR).cacheKey()
+    assert tray.icon.toolTip() == "ChatKit Desk\nError: port 8765 is already in use"
+
+
+def test_open_chat_opens_a_one_time_sign_in_link(
+    qtbot: QtBot, desk: DeskApp, opened: OpenedUrls
+) -> None:
+    assert desk.tray is not None
+    desk.supervisor.start()
+    wait_running(qtbot, desk.supervisor)
+
+    desk.tray.open_chat_action.trigger()
+
+    [url] = opened
+    assert url.startswith(f"http://127.0.0.1:{port_of(desk.data_dir)}/login?token=")
+    with httpx.Client() as browser:
+        signed_in = browser.get(url)
+        assert signed_in.status_code == 303 and signed_in.headers["location"] == "/"
+        assert "httponly" in signed_in.headers["set-cookie"].lower()
+        assert browser.get(url).status_code != 303, "the link works only once"
+
+
+def test_copy_frontend_url(desk: DeskApp) -> None:
+    assert desk.tray is not None
+    desk.tray.copy_url_action.trigger()
+    port = port_of(desk.data_dir)
+    assert QGuiApplication.clipboard().text() == f"http://127.0.0.1:{port}/chatkit"
+
+
+def test_copy_access_token_gives_a_token_the_server_accepts(qtbot: QtBot, desk: DeskApp) -> None:
+    assert desk.tray is not None
+    desk.supervisor.start()
+    wait_running(qtbot, desk.supervisor)
+
+    desk.tray.copy_token_action.trigger()
+
+    token = QGuiApplication.clipboard().text()
+    claims = jwt.decode(token, TEST_JWT_SECRET, algorithms=["HS256"])
+    assert claims["sub"] == "local" and claims["exp"] - claims["iat"] == 30 * 86400
+    answer = httpx.post(
+        f"http://127.0.0.1:{port_of(desk.data_dir)}/chatkit",
+        json={"type": "threads.list", "params": {}},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert answer.status_code == 200
+
+
+def test_copy_access_token_without_a_signing_secret_changes_nothing(
+    desk: DeskApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The in-memory keyring is empty and unusable here: no secret, so no token, and no crash."""
+    assert desk.tray is not None
+    monkeypatch.delenv("CHATKIT_DESK_JWT_SECRET")
+    monkeypatch.setattr("backend.secrets._read", _keyring_locked)
+    QGuiApplication.clipboard().setText("before")
+
+    desk.tray.copy_token_action.trigger()
+
+    assert QGuiApplication.clipboard().text() == "before"
+
+
+def _keyring_locked(account: str) -> object:
+    from backend.secrets import KeyLookup
+
+    return KeyLookup(None, "none", "the system keyring is locked")
+
+
+def test_settings_opens_the_window(desk: DeskApp) -> None:
+    assert desk.tray is not None
+    assert not desk.window.isVisible()
+    desk.tray.settings_action.trigger()
+    assert desk.window.isVisible()
+
+
+def test_open_logs_opens_the_log_file_or_its_folder(desk: DeskApp, opened: OpenedUrls) -> None:
+    assert desk.tray is not None
+    log_dir = desk.data_dir / "logs"
+
+    desk.tray.open_logs_action.trigger()
+    assert opened[-1] == QUrl.fromLocalFile(str(log_dir)).toString()
+    assert log_dir.is_dir()
+
+    (log_dir / "chatkit-desk.log").write_text("{}\n")
+    desk.tray.open_logs_action.trigger()
+    assert opened[-1] == QUrl.fromLocalFile(str(log_dir / "chatkit-desk.log")).toString()
+
+
+def test_start_at_login_writes_and_removes_the_autostart_entry(
+    desk: DeskApp, tmp_path: Path
+) -> None:
+    assert desk.tray is not None
+    entry_file = tmp_path / "config" / "autostart" / "chatkit-desk.desktop"
+    assert not desk.tray.autostart_action.isChecked()
+
+    desk.tray.autostart_action.trigger()
+
+    assert desk.tray.autostart_action.isChecked()
+    entry = configparser.ConfigParser(interpolation=None)
+    entry.read(entry_file)
+    assert entry["Desktop Entry"]["Type"] == "Application"
+    assert entry["Desktop Entry"]["Exec"].endswith(f"tray --data-dir {desk.data_dir}")
+    assert Path(entry["Desktop Entry"]["Icon"]).is_file()
+
+    desk.tray.autostart_action.trigger()
+
+    assert not desk.tray.autostart_action.isChecked()
+    assert not entry_file.exists()
+
+
+def test_quit_stops_the_server_and_quits(
+    qtbot: QtBot, desk: DeskApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert desk.tray is not None
+    quits: list[bool] = []
+    monkeypatch.setattr(QApplication, "quit", lambda: quits.append(True))
+    desk.supervisor.start()
+    wait_running(qtbot, desk.supervisor)
+    pid = desk.supervisor.pid
+    assert pid is not None
+
+    desk.tray.quit_action.trigger()
+
+    assert quits == [True]
+    assert not pid_alive(pid)
