@@ -110,3 +110,27 @@ def _answers(port: int) -> bool:
         return httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200
     except httpx.TransportError:
         return False
+
+
+def test_a_crashed_tray_takes_its_server_with_it(data_dir: Path) -> None:
+    """kill -9 gives the tray no chance to stop its child: the server notices by itself."""
+    tray = launch_tray(data_dir)
+    try:
+        deadline = time.monotonic() + 60
+        server_pid = None
+        while server_pid is None or not _answers(port_of(data_dir)):
+            assert tray.poll() is None, tray.stdout.read().decode() if tray.stdout else ""
+            assert time.monotonic() < deadline, "the tray did not start its server"
+            server_pid = server_pid or server_pid_of(tray.pid)
+            time.sleep(0.1)
+
+        tray.kill()
+        tray.wait()
+
+        deadline = time.monotonic() + 15
+        while pid_alive(server_pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not pid_alive(server_pid), "the server outlived the tray"
+    finally:
+        if tray.poll() is None:
+            tray.kill()
