@@ -19,8 +19,8 @@ from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QTimer, QUrl,
 from PySide6.QtNetwork import QNetworkAccessManager, QNetworkProxy, QNetworkReply, QNetworkRequest
 
 from backend.secrets import PROVIDER_LABELS
-from backend.serve import WATCH_PARENT_ENV
 from backend.settings import Settings, SettingsError, load_settings
+from backend.supervision import WATCH_PARENT_ENV
 from backend.urls import base_url
 from desktop.server_output import ServerOutputLog
 from desktop.server_state import ServerState, ServerStatus
