@@ -88,13 +88,7 @@ def test_a_signal_to_the_tray_stops_the_server_and_exits(
 ) -> None:
     tray = launch_tray(data_dir)
     try:
-        deadline = time.monotonic() + 60
-        server_pid = None
-        while server_pid is None or not _answers(port_of(data_dir)):
-            assert tray.poll() is None, tray.stdout.read().decode() if tray.stdout else ""
-            assert time.monotonic() < deadline, "the tray did not start its server"
-            server_pid = server_pid or server_pid_of(tray.pid)
-            time.sleep(0.1)
+        server_pid = wait_for_its_server(tray, data_dir)
 
         tray.send_signal(signal_number)
 
@@ -103,6 +97,18 @@ def test_a_signal_to_the_tray_stops_the_server_and_exits(
     finally:
         if tray.poll() is None:
             tray.kill()
+
+
+def wait_for_its_server(tray: subprocess.Popen[bytes], data_dir: Path) -> int:
+    """The PID of the server the tray started, once it answers /health."""
+    deadline = time.monotonic() + 60
+    server_pid = None
+    while server_pid is None or not _answers(port_of(data_dir)):
+        assert tray.poll() is None, tray.stdout.read().decode() if tray.stdout else ""
+        assert time.monotonic() < deadline, "the tray did not start its server"
+        server_pid = server_pid or server_pid_of(tray.pid)
+        time.sleep(0.1)
+    return server_pid
 
 
 def _answers(port: int) -> bool:
@@ -116,13 +122,7 @@ def test_a_crashed_tray_takes_its_server_with_it(data_dir: Path) -> None:
     """kill -9 gives the tray no chance to stop its child: the server notices by itself."""
     tray = launch_tray(data_dir)
     try:
-        deadline = time.monotonic() + 60
-        server_pid = None
-        while server_pid is None or not _answers(port_of(data_dir)):
-            assert tray.poll() is None, tray.stdout.read().decode() if tray.stdout else ""
-            assert time.monotonic() < deadline, "the tray did not start its server"
-            server_pid = server_pid or server_pid_of(tray.pid)
-            time.sleep(0.1)
+        server_pid = wait_for_its_server(tray, data_dir)
 
         tray.kill()
         tray.wait()
