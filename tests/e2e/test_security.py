@@ -383,3 +383,12 @@ def test_a_whole_session_never_reveals_the_key_or_tokens(
     assert key[3:] not in everything
     assert token not in everything
     assert login_token not in desk.log()
+
+
+def test_binding_beyond_loopback_keeps_tokens_and_says_so(
+    desk_factory: Callable[..., DeskProcess], user: str
+) -> None:
+    desk = desk_factory(CHATKIT_DESK_HOST="0.0.0.0")
+    assert "tokens stay mandatory" in desk.log()
+    assert post(desk, LIST).status_code == 401
+    assert post(desk, LIST, **bearer(make_token(user))).status_code == 200
