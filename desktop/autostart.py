@@ -74,7 +74,12 @@ class XdgAutostart:
             encoding="utf-8"
         )
         icon = resource_dir() / "icons" / "chatkit-desk.svg"
-        entry = template.replace("@EXEC@", exec_line(command)).replace("@ICON@", str(icon))
+        # TryExec: once the app is uninstalled, desktops skip the entry instead of failing it.
+        entry = (
+            template.replace("@TRY_EXEC@", command[0])
+            .replace("@EXEC@", exec_line(command))
+            .replace("@ICON@", str(icon))
+        )
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.path.write_text(entry, encoding="utf-8")
 
