@@ -7,6 +7,7 @@ import logging
 import os
 import socket
 import sys
+from typing import Any
 
 import uvicorn
 
@@ -15,7 +16,7 @@ from backend.settings import LiveSettings
 from backend.supervision import WATCH_PARENT_ENV, stop_when_parent_exits
 from backend.tokens import TokenAuthority
 from backend.urls import base_url
-from backend.web.app import create_app
+from backend.web.deferred_app import DeferredApp
 
 log = logging.getLogger("chatkit_desk")
 
@@ -56,13 +57,19 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+def _load_app(live_settings: LiveSettings, tokens: TokenAuthority) -> Any:
+    from backend.web.app import create_app  # the SDKs: imported while /health already answers
+
+    return create_app(live_settings, tokens)
+
+
 def run(live_settings: LiveSettings) -> None:
     """Serve until interrupted. Raises ``PortInUse`` before anything starts listening."""
     settings = live_settings.current()
     tokens = TokenAuthority.from_configured(settings.jwt_secret, allow_ephemeral=True)
     logs.known_secrets([tokens.secret, *(secrets.provider_key(p).value for p in secrets.PROVIDERS)])
     sock = bind(settings.host, settings.port)
-    app = create_app(live_settings, tokens)
+    app = DeferredApp(lambda: _load_app(live_settings, tokens), live_settings.current)
     key = secrets.provider_key(settings.provider)
     log.info(
         "ChatKit Desk on %s/chatkit — provider %s, model %s, API key %s",

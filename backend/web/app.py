@@ -9,10 +9,11 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from backend import __version__, secrets
+from backend import __version__
 from backend.chat.gate import ProviderGate
 from backend.chat.providers import ProviderRegistry
 from backend.chat.server import DeskChatKitServer
+from backend.health import health_payload
 from backend.settings import LiveSettings
 from backend.store import SQLiteStore
 from backend.store.login_tokens import UsedLoginTokens
@@ -82,15 +83,7 @@ def create_app(live_settings: LiveSettings, tokens: TokenAuthority) -> FastAPI:
 
     @app.get("/health")
     async def health(request: Request) -> dict[str, object]:
-        current = services(request).settings
-        return {
-            "status": "ok",
-            "app": "chatkit-desk",
-            "version": __version__,
-            "provider": current.provider,
-            "model": current.model,
-            "key_configured": secrets.provider_key(current.provider).found,
-        }
+        return health_payload(services(request).settings)
 
     @app.get("/metrics", response_model=None)
     async def prometheus_metrics(request: Request) -> Response:

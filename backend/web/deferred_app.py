@@ -1,0 +1,90 @@
+"""Start answering before the chat stack has loaded.
+
+Importing the Agents SDK, the openai types and the ChatKit SDK takes most of the server's
+start-up (~1.5 s of ~2.5 s). The socket is bound first; this app then loads the real one in a
+thread while it already answers ``/health`` (settings and keyring only, behind the same Host
+and Origin checks), so the tray shows the server as up at once. Any other request simply waits
+until the app is there (a second or two, once, at start-up); nothing is refused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from backend.health import health_payload
+from backend.settings import Settings
+from backend.web.guards import RequestGuard
+
+log = logging.getLogger(__name__)
+
+
+class DeferredApp:
+    def __init__(self, load: Callable[[], Any], settings: Callable[[], Settings]) -> None:
+        self._load = load
+        self._settings = settings
+        self._app: ASGIApp | None = None
+        self._failure: BaseException | None = None
+        self._ready: asyncio.Event | None = None
+        self._early_health = RequestGuard(self._health, settings=settings)
+
+    async def _health(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await JSONResponse(health_payload(self._settings()))(scope, receive, send)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if self._app is None:
+            if self._failure is None and scope["type"] == "http" and scope["path"] == "/health":
+                await self._early_health(scope, receive, send)
+                return
+            assert self._ready is not None
+            await self._ready.wait()
+            if self._app is None:
+                await self._unavailable(scope, receive, send)
+                return
+        await self._app(scope, receive, send)
+
+    async def _unavailable(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The app failed to load: say so (also on /health, so a supervisor restarts us)."""
+        message = f"The server failed to start ({type(self._failure).__name__}); see its log."
+        body = {"error": {"code": "startup_failed", "message": message}}
+        await JSONResponse(body, status_code=503)(scope, receive, send)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        await receive()  # lifespan.startup
+        loop = asyncio.get_running_loop()
+        self._ready = asyncio.Event()
+        loaded: asyncio.Future[Any] = loop.create_future()
+
+        def load_in_thread() -> None:
+            try:
+                app = self._load()
+            except BaseException as exc:  # reported on the loop, where it can be raised
+                loop.call_soon_threadsafe(loaded.set_exception, exc)
+            else:
+                loop.call_soon_threadsafe(loaded.set_result, app)
+
+        threading.Thread(target=load_in_thread, name="load-app", daemon=True).start()
+        await send({"type": "lifespan.startup.complete"})
+
+        async with contextlib.AsyncExitStack() as stack:
+            try:
+                app = await loaded
+                await stack.enter_async_context(app.router.lifespan_context(app))
+                self._app = app
+            except BaseException as exc:
+                self._failure = exc
+                log.exception("the server could not load")
+            finally:
+                self._ready.set()
+            await receive()  # lifespan.shutdown
+        await send({"type": "lifespan.shutdown.complete"})

@@ -1,0 +1,79 @@
+"""/health answers while the chat stack loads; everything else waits for it, or says it failed."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from pathlib import Path
+
+import httpx
+from starlette.applications import Starlette
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+
+from backend.settings import LiveSettings
+from backend.web.deferred_app import DeferredApp
+
+
+class Lifespan:
+    """Drives an ASGI app's lifespan the way uvicorn does."""
+
+    def __init__(self, app: DeferredApp) -> None:
+        self.app = app
+        self.inbox: asyncio.Queue[dict] = asyncio.Queue()
+        self.outbox: asyncio.Queue[dict] = asyncio.Queue()
+
+    async def __aenter__(self) -> Lifespan:
+        self.task = asyncio.create_task(
+            self.app({"type": "lifespan"}, self.inbox.get, self.outbox.put)
+        )
+        await self.inbox.put({"type": "lifespan.startup"})
+        assert (await self.outbox.get())["type"] == "lifespan.startup.complete"
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.inbox.put({"type": "lifespan.shutdown"})
+        await self.task
+
+
+async def test_health_first_then_the_app(tmp_path: Path) -> None:
+    release = threading.Event()
+
+    def load() -> Starlette:
+        release.wait(10)  # the slow imports
+        return Starlette(
+            routes=[Route("/chatkit", lambda r: PlainTextResponse("loaded"), methods=["POST"])]
+        )
+
+    app = DeferredApp(load, LiveSettings(tmp_path).current)
+    transport = httpx.ASGITransport(app=app)
+    async with (
+        Lifespan(app),
+        httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client,
+    ):
+        health = await client.get("/health")
+        assert health.status_code == 200 and health.json()["app"] == "chatkit-desk"
+        assert (await client.get("/health", headers={"Host": "evil.example"})).status_code == 421
+
+        waiting = asyncio.create_task(client.post("/chatkit"))
+        await asyncio.sleep(0.2)
+        assert not waiting.done(), "a chat request waits for the app"
+        release.set()
+        assert (await waiting).text == "loaded"
+
+
+async def test_a_failed_load_is_reported_everywhere(tmp_path: Path) -> None:
+    def load() -> Starlette:
+        raise OSError("the database is unreadable")
+
+    app = DeferredApp(load, LiveSettings(tmp_path).current)
+    transport = httpx.ASGITransport(app=app)
+    async with (
+        Lifespan(app),
+        httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client,
+    ):
+        await asyncio.sleep(0.2)
+        for response in (await client.get("/health"), await client.post("/chatkit")):
+            assert response.status_code == 503
+            assert response.json()["error"]["code"] == "startup_failed"
+
