@@ -13,6 +13,7 @@ from starlette.routing import Route
 
 from backend.settings import LiveSettings
 from backend.web.deferred_app import DeferredApp
+from tests.support.keyrings import MemoryKeyring
 
 
 class Lifespan:
@@ -36,7 +37,7 @@ class Lifespan:
         await self.task
 
 
-async def test_health_first_then_the_app(tmp_path: Path) -> None:
+async def test_health_first_then_the_app(tmp_path: Path, memory_keyring: MemoryKeyring) -> None:
     release = threading.Event()
 
     def load() -> Starlette:
@@ -62,7 +63,9 @@ async def test_health_first_then_the_app(tmp_path: Path) -> None:
         assert (await waiting).text == "loaded"
 
 
-async def test_a_failed_load_is_reported_everywhere(tmp_path: Path) -> None:
+async def test_a_failed_load_is_reported_everywhere(
+    tmp_path: Path, memory_keyring: MemoryKeyring
+) -> None:
     def load() -> Starlette:
         raise OSError("the database is unreadable")
 
@@ -76,4 +79,3 @@ async def test_a_failed_load_is_reported_everywhere(tmp_path: Path) -> None:
         for response in (await client.get("/health"), await client.post("/chatkit")):
             assert response.status_code == 503
             assert response.json()["error"]["code"] == "startup_failed"
-
