@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from backend import __version__, secrets
 from backend.settings import LiveSettings, SettingsError, load_settings
+from backend.tokens import DEFAULT_SUBJECT, DEFAULT_TTL
 
 EXIT_USAGE = 2
 
@@ -39,8 +40,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--data-dir", help="where the database, settings and logs live")
 
     token = commands.add_parser("token", help="print a signed access token for a frontend")
-    token.add_argument("--sub", default="local", help="the user whose threads it opens")
-    token.add_argument("--ttl", default="30d", help="how long it is valid: 30m, 12h, 7d, …")
+    token.add_argument("--sub", default=DEFAULT_SUBJECT, help="the user whose threads it opens")
+    token.add_argument("--ttl", default=DEFAULT_TTL, help="how long it is valid: 30m, 12h, 7d, …")
 
     open_page = commands.add_parser(
         "open", help="open the built-in chat page in the browser, signed in"

@@ -22,7 +22,6 @@ JWT_SECRET_ACCOUNT = "jwt-secret"
 PROVIDERS: tuple[Provider, ...] = ("openai", "gemini")
 PROVIDER_LABELS: dict[Provider, str] = {"openai": "OpenAI", "gemini": "Gemini"}
 KEY_ENV_VARS: dict[Provider, str] = {"openai": "OPENAI_API_KEY", "gemini": "GEMINI_API_KEY"}
-JWT_SECRET_ENV_VAR = "CHATKIT_DESK_JWT_SECRET"
 
 KeySource = Literal["environment", "keyring", "none"]
 

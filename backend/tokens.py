@@ -69,7 +69,6 @@ class TokenRejected(Exception):
 @dataclass(frozen=True)
 class TokenAuthority:
     secret: str
-    ephemeral: bool = False
 
     @classmethod
     def from_configured(cls, configured: str | None, allow_ephemeral: bool) -> TokenAuthority:
@@ -85,7 +84,7 @@ class TokenAuthority:
         if not allow_ephemeral:
             raise SigningSecretUnavailable(advice + " (the same value for the server and here).")
         log.warning("%s; until then tokens are only valid until the server stops.", advice)
-        return cls(_random.token_urlsafe(48), ephemeral=True)
+        return cls(_random.token_urlsafe(48))
 
     def issue(self, subject: str, ttl_seconds: int, purpose: str | None = None) -> str:
         """A signed token. Access tokens carry no ``purpose``; login links and sessions do."""

@@ -219,13 +219,6 @@ class SQLiteStore(Store[RequestContext]):
             (thread_id, item_id, context.user_id),
         )
 
-    async def is_incomplete(self, thread_id: str, item_id: str, context: RequestContext) -> bool:
-        row = self._db.execute(
-            "SELECT incomplete FROM items WHERE thread_id = ? AND id = ? AND user_id = ?",
-            (thread_id, item_id, context.user_id),
-        ).fetchone()
-        return bool(row and row[0])
-
     # Attachments (metadata only)
 
     async def save_attachment(self, attachment: Attachment, context: RequestContext) -> None:
