@@ -55,12 +55,21 @@ class SecretScrubber:
 scrubber = SecretScrubber()
 
 
+def _drop_color_message(
+    _: Any, __: str, event: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """uvicorn passes an ANSI-coloured copy of its message as an extra; the message suffices."""
+    event.pop("color_message", None)
+    return event
+
+
 def _shared_processors() -> list[Any]:
     return [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.stdlib.ExtraAdder(),
+        _drop_color_message,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         structlog.processors.format_exc_info,
         scrubber,
