@@ -4,10 +4,12 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import keyring
 import pytest
 
 from tests.support.desk_process import DeskProcess, base_env, make_token
 from tests.support.fake_upstream import FakeUpstream
+from tests.support.keyrings import MemoryKeyring
 from tests.support.sse_client import DeskClient
 
 
@@ -69,6 +71,16 @@ def desk_factory(tmp_path: Path, upstream: FakeUpstream) -> Iterator[Callable[..
     yield start
     for desk in started:
         desk.kill()
+
+
+@pytest.fixture
+def memory_keyring() -> Iterator[MemoryKeyring]:
+    """An in-memory keyring for this test, the process's previous one restored after."""
+    previous = keyring.get_keyring()
+    backend = MemoryKeyring()
+    keyring.set_keyring(backend)
+    yield backend
+    keyring.set_keyring(previous)
 
 
 @pytest.fixture

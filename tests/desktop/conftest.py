@@ -14,7 +14,6 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-import keyring
 import pytest
 from pytestqt.qtbot import QtBot
 
@@ -25,15 +24,6 @@ from tests.desktop.helpers import OpenedUrls
 from tests.support.desk_process import REPO_ROOT, TEST_JWT_SECRET, free_port
 from tests.support.fake_upstream import FakeUpstream
 from tests.support.keyrings import MemoryKeyring
-
-
-@pytest.fixture
-def memory_keyring() -> Iterator[MemoryKeyring]:
-    previous = keyring.get_keyring()
-    backend = MemoryKeyring()
-    keyring.set_keyring(backend)
-    yield backend
-    keyring.set_keyring(previous)
 
 
 @pytest.fixture(autouse=True)
