@@ -10,7 +10,7 @@ import sys
 from collections.abc import Sequence
 
 from backend import __version__, secrets
-from backend.settings import LiveSettings, SettingsError, load_settings
+from backend.settings import LiveSettings, SettingsError, load_settings, resolve_data_dir
 from backend.tokens import DEFAULT_SUBJECT, DEFAULT_TTL
 
 EXIT_USAGE = 2
@@ -20,6 +20,9 @@ def has_display() -> bool:
     if sys.platform in ("win32", "darwin"):
         return True
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+DATA_DIR_OF_SERVER_HELP = "the data dir of the server that should use the new key right away"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -54,9 +57,11 @@ def _parser() -> argparse.ArgumentParser:
     key_commands = keys.add_subparsers(dest="keys_command", metavar="ACTION", required=True)
     key_set = key_commands.add_parser("set", help="store a key (read from a prompt or stdin)")
     key_set.add_argument("provider", choices=secrets.PROVIDERS)
+    key_set.add_argument("--data-dir", help=DATA_DIR_OF_SERVER_HELP)
     key_commands.add_parser("status", help="which keys are set (never their values)")
     key_delete = key_commands.add_parser("delete", help="remove a stored key")
     key_delete.add_argument("provider", choices=secrets.PROVIDERS)
+    key_delete.add_argument("--data-dir", help=DATA_DIR_OF_SERVER_HELP)
     return parser
 
 
@@ -151,12 +156,14 @@ def _keys(args: argparse.Namespace) -> int:
         return 0
     try:
         if args.keys_command == "set":
-            secrets.set_provider_key(args.provider, _read_key(args.provider))
+            secrets.set_provider_key(
+                args.provider, _read_key(args.provider), data_dir=resolve_data_dir(args.data_dir)
+            )
             print(f"{secrets.PROVIDER_LABELS[args.provider]} key stored in the keyring.")
             if os.environ.get(secrets.KEY_ENV_VARS[args.provider]):
                 print(f"note: {secrets.KEY_ENV_VARS[args.provider]} is set and wins over it.")
             return 0
-        if secrets.delete_provider_key(args.provider):
+        if secrets.delete_provider_key(args.provider, data_dir=resolve_data_dir(args.data_dir)):
             print(f"{secrets.PROVIDER_LABELS[args.provider]} key removed from the keyring.")
         else:
             print(f"No {secrets.PROVIDER_LABELS[args.provider]} key was stored.")

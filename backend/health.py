@@ -6,12 +6,12 @@ from backend import __version__, secrets
 from backend.settings import Settings
 
 
-def health_payload(settings: Settings) -> dict[str, object]:
+def health_payload(settings: Settings, keys: secrets.KeyCache) -> dict[str, object]:
     return {
         "status": "ok",
         "app": "chatkit-desk",
         "version": __version__,
         "provider": settings.provider,
         "model": settings.model,
-        "key_configured": secrets.provider_key(settings.provider).found,
+        "key_configured": keys.lookup(settings.provider).found,
     }

@@ -57,20 +57,21 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _load_app(live_settings: LiveSettings, tokens: TokenAuthority) -> Any:
+def _load_app(live_settings: LiveSettings, tokens: TokenAuthority, keys: secrets.KeyCache) -> Any:
     from backend.web.app import create_app  # the SDKs: imported while /health already answers
 
-    return create_app(live_settings, tokens)
+    return create_app(live_settings, tokens, keys)
 
 
 def run(live_settings: LiveSettings) -> None:
     """Serve until interrupted. Raises ``PortInUse`` before anything starts listening."""
     settings = live_settings.current()
     tokens = TokenAuthority.from_configured(settings.jwt_secret, allow_ephemeral=True)
-    logs.known_secrets([tokens.secret, *(secrets.provider_key(p).value for p in secrets.PROVIDERS)])
+    keys = secrets.KeyCache(settings.data_dir)
+    logs.known_secrets([tokens.secret, *(keys.lookup(p).value for p in secrets.PROVIDERS)])
     sock = bind(settings.host, settings.port)
-    app = DeferredApp(lambda: _load_app(live_settings, tokens), live_settings.current)
-    key = secrets.provider_key(settings.provider)
+    app = DeferredApp(lambda: _load_app(live_settings, tokens, keys), live_settings.current, keys)
+    key = keys.lookup(settings.provider)
     log.info(
         "ChatKit Desk on %s/chatkit — provider %s, model %s, API key %s",
         base_url(settings),

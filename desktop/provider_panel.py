@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
@@ -38,8 +40,9 @@ def stored_key_text(provider: Provider) -> str:
 class ProviderPanel(QGroupBox):
     """The key field never shows a stored key: it starts empty, and empty means "keep it"."""
 
-    def __init__(self, provider: Provider, parent: QWidget | None = None) -> None:
+    def __init__(self, provider: Provider, data_dir: Path, parent: QWidget | None = None) -> None:
         self.provider = provider
+        self._data_dir = data_dir
         self.label = secrets.PROVIDER_LABELS[provider]
         super().__init__(self.label, parent)
         self._base_url = ""
@@ -135,7 +138,7 @@ class ProviderPanel(QGroupBox):
 
     def _remove_key(self) -> None:
         try:
-            secrets.delete_provider_key(self.provider)
+            secrets.delete_provider_key(self.provider, data_dir=self._data_dir)
         except secrets.KeyringUnavailable as exc:
             self.key_error.show_message(str(exc))
         self.refresh_stored()

@@ -115,7 +115,9 @@ class SettingsWindow(QWidget):
         self.provider_combo = QComboBox()
         for provider in secrets.PROVIDERS:
             self.provider_combo.addItem(secrets.PROVIDER_LABELS[provider], provider)
-        self.panels = {provider: ProviderPanel(provider) for provider in secrets.PROVIDERS}
+        self.panels = {
+            provider: ProviderPanel(provider, self.data_dir) for provider in secrets.PROVIDERS
+        }
         self.keyring_label = QLabel()
         self.keyring_label.setWordWrap(True)
         self.keyring_label.setProperty("role", "hint")
@@ -326,7 +328,7 @@ class SettingsWindow(QWidget):
         saved = []
         for provider, panel in self.panels.items():
             if panel.typed_key:
-                secrets.set_provider_key(provider, panel.typed_key)
+                secrets.set_provider_key(provider, panel.typed_key, data_dir=self.data_dir)
                 saved.append(panel.label)
         return saved
 

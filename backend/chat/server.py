@@ -154,6 +154,8 @@ class DeskChatKitServer(ChatKitServer[RequestContext]):
                     if failure is None:
                         raise
                     turn.outcome, stream_error = failure
+                    if turn.outcome == "auth":
+                        self._providers.forget_key(provider.name)
                     # Keep what arrived, marked as cut short, then tell the user why.
                     partial = reply.partial()
                     if partial is not None:

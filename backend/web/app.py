@@ -14,6 +14,7 @@ from backend.chat.gate import ProviderGate
 from backend.chat.providers import ProviderRegistry
 from backend.chat.server import DeskChatKitServer
 from backend.health import health_payload
+from backend.secrets import KeyCache
 from backend.settings import LiveSettings
 from backend.store import SQLiteStore
 from backend.store.login_tokens import UsedLoginTokens
@@ -28,11 +29,11 @@ from backend.web.metrics import Metrics
 from backend.web.services import Services, services
 
 
-def create_app(live_settings: LiveSettings, tokens: TokenAuthority) -> FastAPI:
+def create_app(live_settings: LiveSettings, tokens: TokenAuthority, keys: KeyCache) -> FastAPI:
     settings = live_settings.current()
     store = SQLiteStore(settings.database_file)
     used_logins = UsedLoginTokens(settings.database_file)
-    providers = ProviderRegistry()
+    providers = ProviderRegistry(keys)
     streams = StreamSlots(settings.max_streams_per_user, settings.max_streams)
     metrics = Metrics(active_streams=lambda: streams.active)
     gate = ProviderGate(
@@ -83,7 +84,7 @@ def create_app(live_settings: LiveSettings, tokens: TokenAuthority) -> FastAPI:
 
     @app.get("/health")
     async def health(request: Request) -> dict[str, object]:
-        return health_payload(services(request).settings)
+        return health_payload(services(request).settings, keys)
 
     @app.get("/metrics", response_model=None)
     async def prometheus_metrics(request: Request) -> Response:

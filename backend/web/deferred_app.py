@@ -20,6 +20,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from backend.health import health_payload
+from backend.secrets import KeyCache
 from backend.settings import Settings
 from backend.web.guards import RequestGuard
 
@@ -27,16 +28,19 @@ log = logging.getLogger(__name__)
 
 
 class DeferredApp:
-    def __init__(self, load: Callable[[], Any], settings: Callable[[], Settings]) -> None:
+    def __init__(
+        self, load: Callable[[], Any], settings: Callable[[], Settings], keys: KeyCache
+    ) -> None:
         self._load = load
         self._settings = settings
+        self._keys = keys
         self._app: ASGIApp | None = None
         self._failure: BaseException | None = None
         self._ready: asyncio.Event | None = None
         self._early_health = RequestGuard(self._health, settings=settings)
 
     async def _health(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await JSONResponse(health_payload(self._settings()))(scope, receive, send)
+        await JSONResponse(health_payload(self._settings(), self._keys))(scope, receive, send)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":

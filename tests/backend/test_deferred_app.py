@@ -11,6 +11,7 @@ from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
+from backend.secrets import KeyCache
 from backend.settings import LiveSettings
 from backend.web.deferred_app import DeferredApp
 from tests.support.keyrings import MemoryKeyring
@@ -46,7 +47,7 @@ async def test_health_first_then_the_app(tmp_path: Path, memory_keyring: MemoryK
             routes=[Route("/chatkit", lambda r: PlainTextResponse("loaded"), methods=["POST"])]
         )
 
-    app = DeferredApp(load, LiveSettings(tmp_path).current)
+    app = DeferredApp(load, LiveSettings(tmp_path).current, KeyCache(tmp_path))
     transport = httpx.ASGITransport(app=app)
     async with (
         Lifespan(app),
@@ -69,7 +70,7 @@ async def test_a_failed_load_is_reported_everywhere(
     def load() -> Starlette:
         raise OSError("the database is unreadable")
 
-    app = DeferredApp(load, LiveSettings(tmp_path).current)
+    app = DeferredApp(load, LiveSettings(tmp_path).current, KeyCache(tmp_path))
     transport = httpx.ASGITransport(app=app)
     async with (
         Lifespan(app),

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
 import keyring
 import pytest
 
@@ -9,32 +12,34 @@ from backend import secrets
 from tests.support.keyrings import LockedKeyring, MemoryKeyring, NoKeyring
 
 
-def test_key_round_trip(memory_keyring: MemoryKeyring) -> None:
+def test_key_round_trip(memory_keyring: MemoryKeyring, tmp_path: Path) -> None:
     assert not secrets.provider_key("openai").found
 
-    secrets.set_provider_key("openai", "  sk-stored\n")
+    secrets.set_provider_key("openai", "  sk-stored\n", data_dir=tmp_path)
 
     lookup = secrets.provider_key("openai")
     assert (lookup.value, lookup.source) == ("sk-stored", "keyring")
     assert memory_keyring.entries == {("chatkit-desk", "openai"): "sk-stored"}
-    assert secrets.delete_provider_key("openai") is True
-    assert secrets.delete_provider_key("openai") is False
+    assert secrets.delete_provider_key("openai", data_dir=tmp_path) is True
+    assert secrets.delete_provider_key("openai", data_dir=tmp_path) is False
     assert not secrets.provider_key("openai").found
 
 
 def test_environment_wins_over_keyring(
-    memory_keyring: MemoryKeyring, monkeypatch: pytest.MonkeyPatch
+    memory_keyring: MemoryKeyring, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    secrets.set_provider_key("gemini", "from-keyring")
+    secrets.set_provider_key("gemini", "from-keyring", data_dir=tmp_path)
     monkeypatch.setenv("GEMINI_API_KEY", "from-env")
     lookup = secrets.provider_key("gemini")
     assert (lookup.value, lookup.source) == ("from-env", "environment")
 
 
 @pytest.mark.parametrize("bad", ["", "   ", "two words", "line\nbreak"])
-def test_rejects_keys_that_cannot_be_right(memory_keyring: MemoryKeyring, bad: str) -> None:
+def test_rejects_keys_that_cannot_be_right(
+    memory_keyring: MemoryKeyring, bad: str, tmp_path: Path
+) -> None:
     with pytest.raises(ValueError):
-        secrets.set_provider_key("openai", bad)
+        secrets.set_provider_key("openai", bad, data_dir=tmp_path)
     assert memory_keyring.entries == {}
 
 
@@ -42,16 +47,18 @@ def test_rejects_keys_that_cannot_be_right(memory_keyring: MemoryKeyring, bad: s
     ("backend", "explanation"),
     [(LockedKeyring, "keyring is locked"), (NoKeyring, "no system keyring is available")],
 )
-def test_keyring_failures_become_explanations(backend: type, explanation: str) -> None:
+def test_keyring_failures_become_explanations(
+    backend: type, explanation: str, tmp_path: Path
+) -> None:
     previous = keyring.get_keyring()
     keyring.set_keyring(backend())
     try:
         lookup = secrets.provider_key("openai")
         assert not lookup.found and explanation in (lookup.problem or "")
         with pytest.raises(secrets.KeyringUnavailable, match=explanation):
-            secrets.set_provider_key("openai", "sk-x")
+            secrets.set_provider_key("openai", "sk-x", data_dir=tmp_path)
         with pytest.raises(secrets.KeyringUnavailable):
-            secrets.delete_provider_key("openai")
+            secrets.delete_provider_key("openai", data_dir=tmp_path)
         assert explanation in (secrets.jwt_secret().problem or "")
     finally:
         keyring.set_keyring(previous)
@@ -73,3 +80,68 @@ def test_backend_warning_for_unsafe_backends(memory_keyring: MemoryKeyring) -> N
 
     keyring.set_keyring(FailKeyring())
     assert "no usable system keyring" in (secrets.backend_warning() or "")
+
+
+class CountingKeyring(MemoryKeyring):
+    def __init__(self) -> None:
+        super().__init__()
+        self.reads = 0
+
+    def get_password(self, service: str, username: str) -> str | None:
+        self.reads += 1
+        return super().get_password(service, username)
+
+
+@pytest.fixture
+def counting_keyring() -> Iterator[CountingKeyring]:
+    previous = keyring.get_keyring()
+    backend = CountingKeyring()
+    keyring.set_keyring(backend)
+    try:
+        yield backend
+    finally:
+        keyring.set_keyring(previous)
+
+
+def test_key_cache_reads_the_keyring_once(counting_keyring: CountingKeyring, tmp_path) -> None:
+    secrets.set_provider_key("openai", "sk-first", data_dir=tmp_path)
+    cache = secrets.KeyCache(tmp_path)
+    assert [cache.lookup("openai").value for _ in range(5)] == ["sk-first"] * 5
+    assert counting_keyring.reads == 1
+
+
+def test_key_cache_sees_a_key_changed_through_chatkit_desk(
+    counting_keyring: CountingKeyring, tmp_path: Path
+) -> None:
+    cache = secrets.KeyCache(tmp_path)
+    secrets.set_provider_key("gemini", "g-first", data_dir=tmp_path)
+    assert cache.lookup("gemini").value == "g-first"
+
+    secrets.set_provider_key("gemini", "g-second", data_dir=tmp_path)
+    assert cache.lookup("gemini").value == "g-second"
+
+    secrets.delete_provider_key("gemini", data_dir=tmp_path)
+    assert not cache.lookup("gemini").found
+
+
+def test_key_cache_forgets_a_refused_key_and_retries_missing_ones(
+    counting_keyring: CountingKeyring, tmp_path: Path
+) -> None:
+    cache = secrets.KeyCache(tmp_path)
+    assert not cache.lookup("openai").found
+    counting_keyring.entries[("chatkit-desk", "openai")] = "sk-set-by-another-tool"
+    assert cache.lookup("openai").value == "sk-set-by-another-tool"  # a miss is not cached
+
+    counting_keyring.entries[("chatkit-desk", "openai")] = "sk-changed-by-another-tool"
+    assert cache.lookup("openai").value == "sk-set-by-another-tool"
+    cache.forget("openai")
+    assert cache.lookup("openai").value == "sk-changed-by-another-tool"
+
+
+def test_key_cache_leaves_environment_keys_alone(
+    counting_keyring: CountingKeyring, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-env")
+    cache = secrets.KeyCache(tmp_path)
+    assert cache.lookup("openai").source == "environment"
+    assert counting_keyring.reads == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -159,6 +160,37 @@ def test_key_stored_with_the_cli_is_used_by_the_server(
     assert reply.errors == []
     assert upstream.state.requests[-1].authorization == "Bearer sk-kept-in-keyring"
     assert os.environ.get("OPENAI_API_KEY") != "sk-kept-in-keyring"
+
+
+def test_key_changes_reach_a_running_server_without_a_keyring_read_per_turn(
+    env: dict[str, str],
+    desk_factory: Callable[..., DeskProcess],
+    upstream: FakeUpstream,
+    user: str,
+    tmp_path: Path,
+) -> None:
+    def store_elsewhere(key: str) -> None:
+        """What another keyring tool would do: ChatKit Desk is not told."""
+        (tmp_path / "keyring.json").write_text(json.dumps({"chatkit-desk/openai": key}))
+
+    def used_key_after(text: str) -> str:
+        client.add_message(thread_id, text)
+        return upstream.state.requests[-1].authorization.removeprefix("Bearer ")
+
+    assert run_cli(["keys", "set", "openai"], env, stdin="sk-first\n").returncode == 0
+    desk = desk_factory(tmp_path / "data", OPENAI_API_KEY="")
+    client = DeskClient(desk.url, make_token(user))
+    thread_id = client.create_thread("one").thread_id
+
+    store_elsewhere("sk-unnoticed")  # the key is cached, not read from the keyring every turn
+    assert used_key_after("two") == "sk-first"
+
+    assert run_cli(["keys", "set", "openai"], env, stdin="sk-bad-second\n").returncode == 0
+    assert used_key_after("three") == "sk-bad-second"  # the CLI tells the server
+
+    store_elsewhere("sk-fixed-elsewhere")  # after the provider refused the cached key
+    assert used_key_after("four") == "sk-fixed-elsewhere"
+    assert client.add_message(thread_id, "five").errors == []
 
 
 def test_supervised_server_stops_when_its_parent_dies(env: dict[str, str], tmp_path: Path) -> None:
