@@ -5,6 +5,7 @@ for both provider paths (Responses for OpenAI, Chat Completions for Gemini), the
 interleaved rounds of every scenario against every target and prints medians:
 
 * time to first text delta and per-delta relay latency (one stream at a time);
+* time to first text delta once a thread holds a full history window (40 items);
 * server CPU per delta, aggregate deltas/s, relay latency and errors at 50 concurrent streams;
 * 200 concurrent streams paced at 50 tokens/s: errors, complete replies, p95 relay latency;
 * cold start of ``chatkit-desk serve`` to a 200 on ``/health``; idle RSS and CPU of tray + server.
@@ -74,6 +75,8 @@ class Target:
     port: int
     path: str
     body: Callable[[str], dict]
+    next_turn: Callable[[str, str | None, int], dict]
+    """The request for another message: (text, thread id, earlier turns) → body."""
     headers: dict[str, str] = field(default_factory=dict)
     pid: int | None = None
 
@@ -89,6 +92,34 @@ def chatkit_body(text: str) -> dict:
             }
         },
     }
+
+
+def chatkit_next_turn(text: str, thread_id: str | None, _: int) -> dict:
+    return {
+        "type": "threads.add_user_message",
+        "params": {
+            "thread_id": thread_id,
+            "input": chatkit_body(text)["params"]["input"],
+        },
+    }
+
+
+def responses_next_turn(text: str, _: str | None, turns: int) -> dict:
+    """What a client keeping the history itself sends straight to the provider."""
+    history: list[dict] = []
+    for turn in range(turns):
+        history.append({"role": "user", "content": [{"type": "input_text", "text": f"q{turn}"}]})
+        history.append({"role": "assistant", "content": f"answer {turn}"})
+    history.append({"role": "user", "content": [{"type": "input_text", "text": text}]})
+    return {"model": "fake-gpt", "input": history, "stream": True}
+
+
+def chat_next_turn(text: str, _: str | None, turns: int) -> dict:
+    history: list[dict] = []
+    for turn in range(turns):
+        history += [{"role": "user", "content": f"q{turn}"}, {"role": "assistant", "content": "a"}]
+    history.append({"role": "user", "content": text})
+    return {"model": "fake-gemini", "stream": True, "messages": history}
 
 
 class Processes:
@@ -151,6 +182,7 @@ def start_targets(procs: Processes) -> list[Target]:
             fake_port,
             "/v1/responses",
             lambda t: {"model": "fake-gpt", "input": t, "stream": True},
+            responses_next_turn,
         ),
         Target(
             "direct (Chat Completions)",
@@ -161,6 +193,7 @@ def start_targets(procs: Processes) -> list[Target]:
                 "stream": True,
                 "messages": [{"role": "user", "content": t}],
             },
+            chat_next_turn,
         ),
     ]
     for api, label in (("responses", "OpenAI"), ("chat", "Gemini")):
@@ -170,7 +203,14 @@ def start_targets(procs: Processes) -> list[Target]:
             {"BASELINE_BASE_URL": upstream, "BASELINE_API": api},
         )
         targets.append(
-            Target(f"baseline ({label} path)", port, "/chatkit", chatkit_body, pid=child.pid)
+            Target(
+                f"baseline ({label} path)",
+                port,
+                "/chatkit",
+                chatkit_body,
+                chatkit_next_turn,
+                pid=child.pid,
+            )
         )
     for provider in ("openai", "gemini"):
         port = free_port()
@@ -182,6 +222,7 @@ def start_targets(procs: Processes) -> list[Target]:
                 port,
                 "/chatkit",
                 chatkit_body,
+                chatkit_next_turn,
                 {"Authorization": f"Bearer {token}"},
                 pid=child.pid,
             )
@@ -216,6 +257,8 @@ async def run_many(target: Target, text: str, count: int) -> list[StreamResult]:
 @dataclass
 class Figures:
     ttfd_ms: list[float] = field(default_factory=list)
+    long_thread_ttfd_ms: list[float] = field(default_factory=list)
+    long_thread_errors: int = 0
     relay_p50_ms: list[float] = field(default_factory=list)
     cpu_us_per_delta: list[float] = field(default_factory=list)
     deltas_per_s: list[float] = field(default_factory=list)
@@ -235,6 +278,29 @@ async def sequential(target: Target, figures: Figures, streams: int = 15, words:
         relay += [r / 1e6 for r in result.relay_ns]
     figures.ttfd_ms.append(statistics.median(ttfd))
     figures.relay_p50_ms.append(statistics.median(relay))
+
+
+async def long_thread(
+    target: Target, figures: Figures, history_turns: int = 20, streams: int = 10
+) -> None:
+    """Time to first delta on a thread that already holds a full history window (40 items)."""
+
+    async def send(body: dict) -> StreamResult:
+        return await stream(target.port, target.path, body, target.headers)
+
+    thread_id = None
+    if target.pid is not None:  # a backend keeps the thread: build it up first
+        thread_id = (await send(target.body("start [bench:3:0]"))).thread_id
+        for turn in range(1, history_turns):
+            await send(target.next_turn(f"turn {turn} [bench:3:0]", thread_id, turn))
+    ttfd = []
+    for _ in range(streams):
+        result = await send(target.next_turn("hi [bench:20:100]", thread_id, history_turns))
+        if result.time_to_first_delta_ms is None:
+            figures.long_thread_errors += 1
+        else:
+            ttfd.append(result.time_to_first_delta_ms)
+    figures.long_thread_ttfd_ms.append(statistics.median(ttfd) if ttfd else float("nan"))
 
 
 async def loaded(
@@ -314,6 +380,8 @@ def main() -> None:
             for target in targets:
                 asyncio.run(sequential(target, figures[target.name]))
             for target in targets:
+                asyncio.run(long_thread(target, figures[target.name]))
+            for target in targets:
                 asyncio.run(loaded(target, figures[target.name], fake_pid))
             for target in targets:
                 asyncio.run(paced(target, figures[target.name]))
@@ -324,12 +392,21 @@ def main() -> None:
     report(targets, figures, cold, tray)
 
 
+def long_thread_cell(figures: Figures) -> str:
+    answered = [ms for ms in figures.long_thread_ttfd_ms if ms == ms]  # NaN: nothing answered
+    cell = f"{statistics.median(answered):.1f}" if answered else "—"
+    if figures.long_thread_errors:
+        cell += f" ({figures.long_thread_errors} failed)"
+    return cell
+
+
 def report(targets: list[Target], figures: dict[str, Figures], cold: list[float], tray) -> None:
     med = statistics.median
     print()
     columns = [
         "target",
         "time to first delta p50 (ms)",
+        "… on a 40-item thread (ms)",
         "relay p50 (ms)",
         "CPU per delta at 50 streams (µs)",
         "deltas/s at 50 streams",
@@ -337,12 +414,13 @@ def report(targets: list[Target], figures: dict[str, Figures], cold: list[float]
         "200 paced at 50/s: errors / incomplete / relay p95 (ms)",
     ]
     print("| " + " | ".join(columns) + " |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for target in targets:
         f = figures[target.name]
         cpu = f"{med(f.cpu_us_per_delta):.0f}" + ("" if target.pid else " (fake provider's own)")
         print(
-            f"| {target.name} | {med(f.ttfd_ms):.1f} | {med(f.relay_p50_ms):.2f} | {cpu} | "
+            f"| {target.name} | {med(f.ttfd_ms):.1f} | {long_thread_cell(f)} | "
+            f"{med(f.relay_p50_ms):.2f} | {cpu} | "
             f"{med(f.deltas_per_s):.0f} | {f.load_errors} | "
             f"{f.paced_errors} / {f.paced_incomplete} / {med(f.paced_p95_ms):.1f} |"
         )

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 _STAMP = re.compile(rb'"(?:delta|content)": ?"(\d{19}) ?"')
 _ERROR = re.compile(rb'"type": ?"(?:error|response\.error|response\.failed)"')
+_THREAD_CREATED = re.compile(rb'"type": ?"thread\.created".*?"id": ?"([^"]+)"')
 
 
 @dataclass
@@ -22,6 +23,7 @@ class StreamResult:
     first_delta_ns: int | None = None
     relay_ns: list[int] = field(default_factory=list)
     error: str | None = None
+    thread_id: str | None = None
 
     @property
     def deltas(self) -> int:
@@ -82,6 +84,8 @@ async def stream(
                     result.relay_ns.append(now - int(stamp.group(1)))
                 elif _ERROR.search(event):
                     result.error = event.decode(errors="replace")[:200]
+                elif result.thread_id is None and (created := _THREAD_CREATED.search(event)):
+                    result.thread_id = created.group(1).decode()
     except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
         result.error = f"{type(exc).__name__}: {exc}"
     finally:
