@@ -11,10 +11,11 @@ import os
 import secrets as _random
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from types import ModuleType
+from typing import TYPE_CHECKING, Literal
 
-import keyring
-import keyring.errors
+if TYPE_CHECKING:
+    import keyring.errors
 
 from backend.settings import Provider
 
@@ -28,6 +29,14 @@ KEYS_CHANGED_FILE = "keys-changed"
 """In the data dir: rewritten whenever ChatKit Desk stores or removes a key (see ``KeyCache``)."""
 
 KeySource = Literal["environment", "keyring", "none"]
+
+
+def _keyring() -> ModuleType:
+    """The ``keyring`` package, imported on first use: loading it and discovering its backends
+    costs ~13 MB, which an idle tray (that never reads a key) should not carry."""
+    import keyring.errors
+
+    return keyring
 
 
 class KeyringUnavailable(Exception):
@@ -48,6 +57,7 @@ class KeyLookup:
 
 
 def _explain(exc: keyring.errors.KeyringError) -> str:
+    keyring = _keyring()
     if isinstance(exc, keyring.errors.KeyringLocked):
         return "the system keyring is locked; unlock it (log in to your desktop session) and retry"
     if isinstance(exc, keyring.errors.NoKeyringError):
@@ -59,12 +69,14 @@ def _explain(exc: keyring.errors.KeyringError) -> str:
 
 def backend_name() -> str:
     """A readable name of the keyring backend in use, for status displays."""
+    keyring = _keyring()
     backend = keyring.get_keyring()
     return f"{type(backend).__module__}.{type(backend).__name__}"
 
 
 def backend_warning() -> str | None:
     """Why the keyring in use is not a safe place for keys, or ``None`` when it is."""
+    keyring = _keyring()
     backend = keyring.get_keyring()
     module = type(backend).__module__
     if module.startswith("keyring.backends.fail") or module.startswith("keyring.backends.null"):
@@ -77,6 +89,7 @@ def backend_warning() -> str | None:
 
 
 def _read(account: str) -> KeyLookup:
+    keyring = _keyring()
     try:
         value = keyring.get_password(SERVICE, account)
     except keyring.errors.KeyringError as exc:
@@ -101,6 +114,7 @@ def set_provider_key(provider: Provider, key: str, *, data_dir: Path) -> None:
         raise ValueError("the key is empty")
     if any(ch.isspace() for ch in key):
         raise ValueError("the key contains spaces or line breaks; paste only the key itself")
+    keyring = _keyring()
     try:
         keyring.set_password(SERVICE, provider, key)
     except keyring.errors.KeyringError as exc:
@@ -110,6 +124,7 @@ def set_provider_key(provider: Provider, key: str, *, data_dir: Path) -> None:
 
 def delete_provider_key(provider: Provider, *, data_dir: Path) -> bool:
     """Remove the stored key; ``False`` when there was none."""
+    keyring = _keyring()
     try:
         keyring.delete_password(SERVICE, provider)
     except keyring.errors.PasswordDeleteError:
@@ -178,6 +193,7 @@ def jwt_secret(configured: str | None = None) -> KeyLookup:
     if stored.found or stored.problem:
         return stored
     generated = _random.token_urlsafe(48)
+    keyring = _keyring()
     try:
         keyring.set_password(SERVICE, JWT_SECRET_ACCOUNT, generated)
     except keyring.errors.KeyringError as exc:

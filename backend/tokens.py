@@ -2,7 +2,8 @@
 
 Three kinds share one secret: access tokens (``chatkit-desk token``, no ``purpose``), one-time
 sign-in links (``purpose: login``) and browser sessions (``purpose: session``); each is only
-accepted where it belongs. Only PyJWT is needed here, so the CLI and the tray stay light.
+accepted where it belongs. PyJWT (with the ``cryptography`` it loads, ~3 MB) is imported when
+a token is first made or checked, so an idle tray does not carry it.
 """
 
 from __future__ import annotations
@@ -13,8 +14,6 @@ import secrets as _random
 import time
 from dataclasses import dataclass
 from typing import Any
-
-import jwt
 
 from backend import secrets
 
@@ -96,6 +95,8 @@ class TokenAuthority:
         }
         if purpose is not None:
             claims.update(purpose=purpose, jti=_random.token_urlsafe(16))
+        import jwt
+
         return jwt.encode(claims, self.secret, algorithm=ALGORITHM)
 
     def issue_login(self, subject: str = DEFAULT_SUBJECT) -> str:
@@ -111,6 +112,8 @@ class TokenAuthority:
         return LoginGrant(claims["sub"], str(claims.get("jti", "")), int(claims["exp"]))
 
     def _decode(self, token: str, purpose: str | None) -> dict[str, Any]:
+        import jwt
+
         try:
             claims = jwt.decode(
                 token,

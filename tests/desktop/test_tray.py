@@ -14,10 +14,13 @@ from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from desktop.app import DeskApp
+from desktop.autostart import XdgAutostart
 from desktop.icons import state_icon
 from desktop.server_state import ServerState, ServerStatus
+from desktop.settings_window import SettingsWindow
 from tests.desktop.helpers import OpenedUrls, pid_alive, port_of, wait_running, wait_state
 from tests.support.desk_process import TEST_JWT_SECRET
+from tests.support.keyrings import MemoryKeyring
 
 
 def test_each_state_has_its_own_icon(qtbot: QtBot) -> None:
@@ -127,6 +130,26 @@ def test_settings_opens_the_window(desk: DeskApp) -> None:
     assert not desk.window.isVisible()
     desk.tray.settings_action.trigger()
     assert desk.window.isVisible()
+
+
+def test_the_settings_window_is_built_only_when_asked_for(
+    qtbot: QtBot, data_dir: Path, opened: OpenedUrls, memory_keyring: MemoryKeyring
+) -> None:
+    """An idle tray carries no settings window (nor what it loads): ~20 MB less, see bench/."""
+
+    def settings_windows() -> list[SettingsWindow]:
+        return [w for w in QApplication.topLevelWidgets() if isinstance(w, SettingsWindow)]
+
+    before = len(settings_windows())
+    app = DeskApp(data_dir, tray_available=True, open_url=opened, login_item=XdgAutostart())
+    assert app.tray is not None
+    app.tray.show()
+    assert len(settings_windows()) == before
+
+    app.tray.settings_action.trigger()
+    qtbot.addWidget(app.window)
+    assert app.window in settings_windows() and app.window.isVisible()
+    app.shutdown()
 
 
 def test_open_logs_opens_the_log_file_or_its_folder(desk: DeskApp, opened: OpenedUrls) -> None:
