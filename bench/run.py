@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shutil
 import signal
 import socket
 import statistics
@@ -336,12 +337,29 @@ def cold_start(procs: Processes, runs: int = 3) -> list[float]:
     return times
 
 
+def tray_display(procs: Processes) -> tuple[dict[str, str], str]:
+    """A real system tray when Xvfb and the ``trayer`` tray host are installed; otherwise Qt's
+    offscreen platform, which has no tray, so the app opens its settings window instead."""
+    if not (shutil.which("Xvfb") and shutil.which("trayer")):
+        return {"QT_QPA_PLATFORM": "offscreen"}, "offscreen: no tray, the settings window open"
+    number = next(n for n in range(90, 200) if not Path(f"/tmp/.X11-unix/X{n}").exists())
+    display = f":{number}"
+    procs.start(["Xvfb", display, "-screen", "0", "1280x800x24", "-nolisten", "tcp"])
+    deadline = time.monotonic() + 10
+    while not Path(f"/tmp/.X11-unix/X{number}").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    procs.start(["trayer"], {"DISPLAY": display})
+    time.sleep(1)
+    return {"DISPLAY": display, "QT_QPA_PLATFORM": "xcb"}, "in a system tray (Xvfb + trayer)"
+
+
 def idle_tray(
     procs: Processes, settle: float = 5, window: float = 10
-) -> tuple[float, float] | None:
+) -> tuple[float, float, str] | None:
     port = free_port()
     env = desk_env(procs.tmp / "tray", "http://127.0.0.1:9/v1", "openai", port)
-    env["QT_QPA_PLATFORM"] = "offscreen"
+    display, how = tray_display(procs)
+    env.update(display)
     tray = procs.start([sys.executable, "-m", "backend", "tray"], env)
     try:
         wait_healthy(port, timeout=60)
@@ -353,10 +371,11 @@ def idle_tray(
     before = sum(cpu_seconds(p) for p in pids)
     time.sleep(window)
     cpu_share = (sum(cpu_seconds(p) for p in pids) - before) / window * 100
-    rss = sum(rss_mb(p) for p in pids)
+    rss = [rss_mb(p) for p in pids]
     tray.send_signal(signal.SIGTERM)
     tray.wait(20)
-    return rss, cpu_share
+    parts = " + ".join(f"{mb:.0f}" for mb in rss)
+    return sum(rss), cpu_share, f"{parts} MB (tray + server), {how}"
 
 
 def children_of(pid: int) -> list[int]:
@@ -430,7 +449,7 @@ def report(targets: list[Target], figures: dict[str, Figures], cold: list[float]
         f"(runs: {', '.join(f'{c * 1000:.0f}' for c in cold)})"
     )
     if tray:
-        print(f"idle tray + server: {tray[0]:.0f} MB RSS, {tray[1]:.2f}% CPU over 10 s")
+        print(f"idle tray + server: {tray[0]:.0f} MB RSS, {tray[1]:.2f}% CPU over 10 s ({tray[2]})")
     else:
         print("idle tray + server: the tray did not start a healthy server")
 
