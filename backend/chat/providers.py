@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import httpx2
 from agents import (
     Agent,
     Model,
@@ -16,13 +17,19 @@ from agents import (
     OpenAIChatCompletionsModel,
     OpenAIResponsesModel,
 )
-from openai import AsyncOpenAI, Timeout
+from openai import AsyncOpenAI, DefaultAsyncHttpxClient, Timeout
 
 from backend import logs, secrets
 from backend.chat.openai_client import DeskOpenAI
 from backend.settings import Provider, Settings
 
 READ_TIMEOUT_SLACK = 5.0
+
+KEEPALIVE_SECONDS = 120.0
+"""How long an idle connection to the provider is kept for the next turn. httpx's default is
+5 s, shorter than it takes to read a reply and type the next message, so nearly every turn paid
+a new TCP and TLS handshake before its first token. A connection the provider has closed in the
+meantime is noticed before reuse and replaced, so a long keep-alive costs only an idle socket."""
 
 
 class ProviderNotConfigured(Exception):
@@ -70,10 +77,17 @@ class ProviderRegistry:
         cache_key = (base_url, api_key, read_timeout, connect_timeout)
         client = self._clients.get(cache_key)
         if client is None:
+            timeout = Timeout(read_timeout, connect=connect_timeout)
+            limits = httpx2.Limits(
+                max_connections=1000,
+                max_keepalive_connections=100,
+                keepalive_expiry=KEEPALIVE_SECONDS,
+            )
             client = DeskOpenAI(
                 base_url=base_url,
                 api_key=api_key,
-                timeout=Timeout(read_timeout, connect=connect_timeout),
+                timeout=timeout,
+                http_client=DefaultAsyncHttpxClient(timeout=timeout, limits=limits),
             )
             self._clients[cache_key] = client
         return client

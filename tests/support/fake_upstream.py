@@ -49,6 +49,8 @@ class RecordedRequest:
     path: str
     authorization: str
     body: dict[str, Any]
+    client_port: int = 0
+    """The local port of the caller's connection: the same port means a reused connection."""
     received_at: float = field(default_factory=time.monotonic)
 
 
@@ -121,7 +123,11 @@ def _error(status: int, message: str, code: str, headers: dict[str, str] | None 
 
 
 class FakeUpstream:
-    def __init__(self) -> None:
+    """``idle_timeout``: how long an idle keep-alive connection stays open (uvicorn's default is
+    5 s; real providers keep theirs longer, and the benchmark models that with 75 s)."""
+
+    def __init__(self, idle_timeout: int = 5) -> None:
+        self.idle_timeout = idle_timeout
         self.state = UpstreamState()
         self.expected_key: str | None = None
         self._server: uvicorn.Server | None = None
@@ -149,7 +155,13 @@ class FakeUpstream:
     def start(self) -> FakeUpstream:
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._socket.bind(("127.0.0.1", 0))
-        config = uvicorn.Config(self.app, log_config=None, access_log=False, lifespan="off")
+        config = uvicorn.Config(
+            self.app,
+            log_config=None,
+            access_log=False,
+            lifespan="off",
+            timeout_keep_alive=self.idle_timeout,
+        )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(
             target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True
@@ -164,7 +176,13 @@ class FakeUpstream:
 
     def run_forever(self, port: int) -> None:
         config = uvicorn.Config(
-            self.app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="off"
+            self.app,
+            host="127.0.0.1",
+            port=port,
+            log_config=None,
+            access_log=False,
+            lifespan="off",
+            timeout_keep_alive=self.idle_timeout,
         )
         uvicorn.Server(config).run()
 
@@ -182,7 +200,8 @@ class FakeUpstream:
     async def _admit(self, request: Request) -> tuple[dict[str, Any], str, Response | None]:
         body = await request.json()
         authorization = request.headers.get("authorization", "")
-        self.state.requests.append(RecordedRequest(request.url.path, authorization, body))
+        port = request.client.port if request.client else 0
+        self.state.requests.append(RecordedRequest(request.url.path, authorization, body, port))
         key = authorization.removeprefix("Bearer ").strip()
         pairs = _conversation(body)
         last = _last_user_text(pairs)
@@ -350,7 +369,7 @@ def main() -> None:
     """Run the fake on a port of its own: ``python -m tests.support.fake_upstream PORT``."""
     import sys
 
-    server = FakeUpstream()
+    server = FakeUpstream(idle_timeout=75)  # nginx's default; providers' own are not published
     server.run_forever(int(sys.argv[1]))
 
 
