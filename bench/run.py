@@ -5,7 +5,8 @@ for both provider paths (Responses for OpenAI, Chat Completions for Gemini), the
 interleaved rounds of every scenario against every target and prints medians:
 
 * time to first text delta and per-delta relay latency (one stream at a time);
-* time to first text delta once a thread holds a full history window (40 items);
+* time to first text delta once a thread holds a full history window (40 items), and for a
+  message sent after a 6 s pause (longer than httpx keeps an idle connection by default);
 * server CPU per delta, aggregate deltas/s, relay latency and errors at 50 concurrent streams;
 * 200 concurrent streams paced at 50 tokens/s: errors, complete replies, p95 relay latency;
 * cold start of ``chatkit-desk serve`` to a 200 on ``/health``; idle RSS and CPU of tray + server.
@@ -260,6 +261,7 @@ class Figures:
     ttfd_ms: list[float] = field(default_factory=list)
     long_thread_ttfd_ms: list[float] = field(default_factory=list)
     long_thread_errors: int = 0
+    after_pause_ttfd_ms: list[float] = field(default_factory=list)
     relay_p50_ms: list[float] = field(default_factory=list)
     cpu_us_per_delta: list[float] = field(default_factory=list)
     deltas_per_s: list[float] = field(default_factory=list)
@@ -302,6 +304,22 @@ async def long_thread(
         else:
             ttfd.append(result.time_to_first_delta_ms)
     figures.long_thread_ttfd_ms.append(statistics.median(ttfd) if ttfd else float("nan"))
+
+
+async def after_pause(
+    targets: list[Target], figures: dict[str, Figures], pause: float = 6.0, samples: int = 2
+) -> None:
+    """Time to first delta for a message sent after a pause, as people send them.
+
+    The fake provider keeps idle connections for 75 s; a backend that drops its own sooner
+    pays a new connection (to a real provider: TCP and TLS handshakes) before the first token.
+    """
+    for _ in range(samples):
+        await asyncio.sleep(pause)
+        for target in targets:
+            (result,) = await run_many(target, "hi [bench:20:100]", 1)
+            if result.time_to_first_delta_ms is not None:
+                figures[target.name].after_pause_ttfd_ms.append(result.time_to_first_delta_ms)
 
 
 async def loaded(
@@ -400,6 +418,7 @@ def main() -> None:
                 asyncio.run(sequential(target, figures[target.name]))
             for target in targets:
                 asyncio.run(long_thread(target, figures[target.name]))
+            asyncio.run(after_pause(targets, figures))
             for target in targets:
                 asyncio.run(loaded(target, figures[target.name], fake_pid))
             for target in targets:
@@ -426,6 +445,7 @@ def report(targets: list[Target], figures: dict[str, Figures], cold: list[float]
         "target",
         "time to first delta p50 (ms)",
         "… on a 40-item thread (ms)",
+        "… after a 6 s pause (ms)",
         "relay p50 (ms)",
         "CPU per delta at 50 streams (µs)",
         "deltas/s at 50 streams",
@@ -433,12 +453,13 @@ def report(targets: list[Target], figures: dict[str, Figures], cold: list[float]
         "200 paced at 50/s: errors / incomplete / relay p95 (ms)",
     ]
     print("| " + " | ".join(columns) + " |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for target in targets:
         f = figures[target.name]
         cpu = f"{med(f.cpu_us_per_delta):.0f}" + ("" if target.pid else " (fake provider's own)")
         print(
             f"| {target.name} | {med(f.ttfd_ms):.1f} | {long_thread_cell(f)} | "
+            f"{med(f.after_pause_ttfd_ms):.1f} | "
             f"{med(f.relay_p50_ms):.2f} | {cpu} | "
             f"{med(f.deltas_per_s):.0f} | {f.load_errors} | "
             f"{f.paced_errors} / {f.paced_incomplete} / {med(f.paced_p95_ms):.1f} |"
