@@ -19,19 +19,17 @@ PAUSE_LONGER_THAN_HTTPX_DEFAULT = 5.5
 
 
 @pytest.fixture
-def patient_upstream() -> Iterator[FakeUpstream]:
-    """A provider that keeps idle connections open for a minute."""
-    server = FakeUpstream(idle_timeout=60).start()
-    yield server
-    server.stop()
+def provider_closing_idle_after() -> Iterator[Callable[[int], FakeUpstream]]:
+    """Start fake providers that close idle connections after the given seconds."""
+    started: list[FakeUpstream] = []
 
+    def start(idle_timeout: int) -> FakeUpstream:
+        started.append(FakeUpstream(idle_timeout=idle_timeout).start())
+        return started[-1]
 
-@pytest.fixture
-def hasty_upstream() -> Iterator[FakeUpstream]:
-    """A provider that closes idle connections after one second."""
-    server = FakeUpstream(idle_timeout=1).start()
-    yield server
-    server.stop()
+    yield start
+    for server in started:
+        server.stop()
 
 
 def two_messages_with_a_pause(
@@ -49,16 +47,22 @@ def two_messages_with_a_pause(
 
 
 def test_the_connection_is_reused_after_a_pause(
-    desk_factory: Callable[..., DeskProcess], patient_upstream: FakeUpstream, user: str
+    desk_factory: Callable[..., DeskProcess],
+    provider_closing_idle_after: Callable[[int], FakeUpstream],
+    user: str,
 ) -> None:
+    patient = provider_closing_idle_after(60)
     first, second = two_messages_with_a_pause(
-        desk_factory, patient_upstream, user, PAUSE_LONGER_THAN_HTTPX_DEFAULT
+        desk_factory, patient, user, PAUSE_LONGER_THAN_HTTPX_DEFAULT
     )
     assert first == second
 
 
 def test_a_connection_the_provider_closed_is_replaced_without_an_error(
-    desk_factory: Callable[..., DeskProcess], hasty_upstream: FakeUpstream, user: str
+    desk_factory: Callable[..., DeskProcess],
+    provider_closing_idle_after: Callable[[int], FakeUpstream],
+    user: str,
 ) -> None:
-    first, second = two_messages_with_a_pause(desk_factory, hasty_upstream, user, 2.0)
+    hasty = provider_closing_idle_after(1)
+    first, second = two_messages_with_a_pause(desk_factory, hasty, user, 2.0)
     assert first != second
