@@ -9,7 +9,7 @@ It also fixes what the Chat Completions path gets wrong and keeps what a failure
   #36): the frontend would overwrite earlier replies and the store would key them together, so
   each such message gets a fresh store id here;
 * the text received so far is kept, so a reply cut off by an upstream failure can be saved as
-  far as it got.
+  far as it got — with a note that it is incomplete (``marked_incomplete``).
 """
 
 from __future__ import annotations
@@ -33,6 +33,19 @@ from chatkit.types import (
 
 from backend.chat.turns import TurnRecord
 
+INCOMPLETE_NOTE = "\n\n*(This answer is incomplete: it was cut short before the end.)*"
+"""The last part of an answer that stopped early.
+
+ChatKit's items have no status for this, so the note is part of the answer itself: every ChatKit
+UI shows it, live and after a reload, and the model, reading the thread back, knows that its
+answer did not finish.
+"""
+
+
+def marked_incomplete(message: AssistantMessageItem) -> AssistantMessageItem:
+    note = AssistantMessageContent(text=INCOMPLETE_NOTE)
+    return message.model_copy(update={"content": [*message.content, note]})
+
 
 class AssistantReply:
     def __init__(self, thread_id: str, new_message_id: Callable[[], str], turn: TurnRecord) -> None:
@@ -41,8 +54,8 @@ class AssistantReply:
         self._turn = turn
         self._ids: dict[str, str] = {}
         self._pending: AssistantMessageItem | None = None
-        self.last_message_id: str | None = None
-        """The store id of the last assistant message that was completed."""
+        self.last_message: AssistantMessageItem | None = None
+        """The last assistant message that was completed."""
         self._chunks: dict[int, list[str]] = {}
 
     def _store_id(self, upstream_id: str, new: bool = False) -> str:
@@ -93,8 +106,9 @@ class AssistantReply:
                 yield ThreadItemAddedEvent(item=item)
             elif kind == "response.output_item.done" and event.item.type == "message":
                 self._pending = None
-                item_id = self.last_message_id = self._store_id(event.item.id)
-                yield ThreadItemDoneEvent(item=self._message(event.item, item_id))
+                message = self._message(event.item, self._store_id(event.item.id))
+                self.last_message = message
+                yield ThreadItemDoneEvent(item=message)
 
     def _message(self, output: object, item_id: str) -> AssistantMessageItem:
         content = [

@@ -17,6 +17,7 @@ from chatkit.types import (
     ChatKitReq,
     StreamingReq,
     ThreadItemDoneEvent,
+    ThreadItemReplacedEvent,
     ThreadItemUpdatedEvent,
     ThreadMetadata,
     ThreadStreamEvent,
@@ -31,7 +32,7 @@ from backend.chat.gate import ProviderBusy, ProviderGate
 from backend.chat.history import recent_history
 from backend.chat.openai_client import StreamEnding, current_stream_ending
 from backend.chat.providers import ProviderNotConfigured, ProviderRegistry, ResolvedProvider
-from backend.chat.reply import AssistantReply
+from backend.chat.reply import AssistantReply, marked_incomplete
 from backend.chat.turns import TurnListener, TurnRecord
 from backend.settings import Settings
 
@@ -157,14 +158,10 @@ class DeskChatKitServer(ChatKitServer[RequestContext]):
                     if turn.outcome == "auth":
                         self._providers.forget_key(provider.name)
                     # Keep what arrived, marked as cut short, then tell the user why.
-                    partial = reply.partial()
-                    if partial is not None:
-                        yield ThreadItemDoneEvent(item=partial)
-                    cut_short = partial.id if partial else None
-                    if cut_short is None and not ending.complete:
-                        cut_short = reply.last_message_id
-                    if cut_short is not None:
-                        await self.store.mark_incomplete(thread.id, cut_short, context)
+                    kept = _cut_short_answer(reply, ending)
+                    if kept is not None:
+                        yield kept
+                        await self.store.mark_incomplete(thread.id, kept.item.id, context)
                     raise stream_error from None
                 finally:
                     # Leaving the loop does not stop the upstream request (it would go on, and
@@ -176,6 +173,19 @@ class DeskChatKitServer(ChatKitServer[RequestContext]):
         except ProviderBusy as busy:
             turn.outcome = "busy"
             raise provider_errors.busy_error(provider, str(busy)) from None
+
+
+def _cut_short_answer(
+    reply: AssistantReply, ending: StreamEnding
+) -> ThreadItemDoneEvent | ThreadItemReplacedEvent | None:
+    """The event that keeps what arrived of an answer that stopped early, marked incomplete:
+    the message in progress, or the last one if the provider never said the turn was over."""
+    partial = reply.partial()
+    if partial is not None:
+        return ThreadItemDoneEvent(item=marked_incomplete(partial))
+    if not ending.complete and reply.last_message is not None:
+        return ThreadItemReplacedEvent(item=marked_incomplete(reply.last_message))
+    return None
 
 
 class StreamCutShort(Exception):

@@ -21,6 +21,7 @@ from chatkit.types import (
     ThreadCreatedEvent,
     ThreadCreateParams,
     ThreadItemDoneEvent,
+    ThreadItemReplacedEvent,
     ThreadItemUpdatedEvent,
     ThreadsAddUserMessageReq,
     ThreadsCreateReq,
@@ -115,7 +116,7 @@ async def simple_chat(
                     )
             elif isinstance(event, ThreadCreatedEvent):
                 conversation_id = event.thread.id
-            elif isinstance(event, ThreadItemDoneEvent) and isinstance(
+            elif isinstance(event, ThreadItemDoneEvent | ThreadItemReplacedEvent) and isinstance(
                 event.item, AssistantMessageItem
             ):
                 yield sse.frame(

@@ -136,6 +136,23 @@ def test_a_second_turn_and_the_thread_survives_a_reload(
     assert chat.url.endswith("#" + thread_id)
 
 
+def test_a_cut_short_answer_still_says_so_after_a_reload(chat: Page) -> None:
+    send(chat, f"cut me off [truncate] {tag()}")
+    expect(chat.locator("#error")).to_contain_text("ended the answer early")
+    answer = last_answer(chat)
+    expect(answer).to_contain_text("You said: cut me off")
+    expect(answer.locator("em")).to_have_text(
+        "(This answer is incomplete: it was cut short before the end.)"
+    )
+    wait_idle(chat)
+
+    chat.reload()
+    expect(last_answer(chat)).to_contain_text("You said: cut me off")
+    expect(last_answer(chat).locator("em")).to_have_text(
+        "(This answer is incomplete: it was cut short before the end.)"
+    )
+
+
 # The thread list: switch, rename, delete
 
 

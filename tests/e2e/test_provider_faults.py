@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from backend.chat.reply import INCOMPLETE_NOTE
 from tests.support.desk_process import DeskProcess, make_token
 from tests.support.fake_upstream import FakeUpstream
 from tests.support.sse_client import DeskClient, user_input
@@ -45,12 +47,14 @@ def test_cut_stream_keeps_the_partial_reply(client: DeskClient) -> None:
     reply = client.create_thread("tell me a story [cut]")
     error = only_error(reply)
     assert "Could not reach" in error["message"] or "ended the answer early" in error["message"]
-    partial = reply.assistant_text
-    assert partial and partial.startswith("You said:")
+    kept = reply.assistant_items[-1]
+    parts = [part["text"] for part in kept["content"]]
+    assert parts[0].startswith("You said:")
+    assert parts[-1] == INCOMPLETE_NOTE
 
     items = client.get_thread(reply.thread_id).body["items"]["data"]
     assert [item["type"] for item in items] == ["user_message", "assistant_message"]
-    assert items[1]["content"][0]["text"] == partial
+    assert items[1]["content"] == kept["content"]
 
 
 def test_hung_provider_ends_in_a_timeout_message(client: DeskClient) -> None:
@@ -64,6 +68,7 @@ def test_hung_provider_ends_in_a_timeout_message(client: DeskClient) -> None:
     assert reply.assistant_text.startswith("You said:"), "what arrived before the hang is kept"
     items = client.get_thread(reply.thread_id).body["items"]["data"]
     assert items[-1]["type"] == "assistant_message"
+    assert items[-1]["content"][-1]["text"] == INCOMPLETE_NOTE
 
 
 def test_provider_silent_from_the_start_times_out(client: DeskClient) -> None:
@@ -140,7 +145,7 @@ def test_client_going_away_cancels_the_upstream_request(
 
 
 def test_truncated_answer_is_kept_and_marked_incomplete(
-    client: DeskClient, provider_desk: DeskProcess
+    client: DeskClient, provider_desk: DeskProcess, upstream: FakeUpstream
 ) -> None:
     import sqlite3
 
@@ -149,9 +154,28 @@ def test_truncated_answer_is_kept_and_marked_incomplete(
     error = only_error(reply)
     assert "ended the answer early; what arrived is kept" in error["message"]
     assert error["allow_retry"] is True
-    answer = reply.assistant_items[0]
-    assert answer["content"][0]["text"].startswith("You said: cut me off")
+    # The answer as the UI last gets it (done, or replaced if it had been sent whole already).
+    kept = [
+        event["item"]
+        for event in reply.events
+        if event["type"] in ("thread.item.done", "thread.item.replaced")
+        and event["item"]["type"] == "assistant_message"
+    ][-1]
+    parts = [part["text"] for part in kept["content"]]
+    assert parts[0].startswith("You said: cut me off")
+    assert parts[-1] == INCOMPLETE_NOTE
+
+    # After a reload the answer still says it is incomplete, and the store flags it.
+    stored = client.list_items(reply.thread_id, order="asc").body["data"]
+    assert [item["type"] for item in stored] == ["user_message", "assistant_message"]
+    assert [part["text"] for part in stored[-1]["content"]] == parts
     database = Path(provider_desk.env["CHATKIT_DESK_DATA_DIR"]) / "chatkit-desk.sqlite3"
     with sqlite3.connect(database) as db:
-        flags = db.execute("SELECT incomplete FROM items WHERE id = ?", (answer["id"],)).fetchall()
+        flags = db.execute("SELECT incomplete FROM items WHERE id = ?", (kept["id"],)).fetchall()
     assert flags == [(1,)]
+
+    # The next turn works, and the model is told its last answer did not finish.
+    follow_up = client.add_message(reply.thread_id, "please go on")
+    assert follow_up.errors == []
+    assert "I have seen 1 earlier replies" in follow_up.assistant_text
+    assert INCOMPLETE_NOTE.strip() in json.dumps(upstream.state.requests[-1].body)
