@@ -1,15 +1,17 @@
 """ChatKit Desk against the baseline and the physical limit, side by side, in one run.
 
-Starts the fake provider, the baseline backend (``bench/baseline_server.py``) and ChatKit Desk
-for both provider paths (Responses for OpenAI, Chat Completions for Gemini), then runs
-interleaved rounds of every scenario against every target and prints medians:
+Starts the fake provider, a minimal relay (``bench/minimal_relay.py``: what one hop through a
+Python server costs, with no SDKs), the baseline backend (``bench/baseline_server.py``) and
+ChatKit Desk for both provider paths (Responses for OpenAI, Chat Completions for Gemini), then
+runs interleaved rounds of every scenario against every target and prints medians:
 
 * time to first text delta and per-delta relay latency (one stream at a time);
 * time to first text delta once a thread holds a full history window (40 items), and for a
   message sent after a 6 s pause (longer than httpx keeps an idle connection by default);
 * server CPU per delta, aggregate deltas/s, relay latency and errors at 50 concurrent streams;
 * 200 concurrent streams paced at 50 tokens/s: errors, complete replies, p95 relay latency;
-* cold start of ``chatkit-desk serve`` to a 200 on ``/health``; idle RSS and CPU of tray + server.
+* cold start of ``chatkit-desk serve`` to a 200 on ``/health``; idle RSS and CPU of tray + server,
+  beside the RSS of their libraries alone (``bench/idle_floor.py``).
 
 ``python3 scripts/bench.py [--rounds N]``. Figures only: nothing here fails on a timing.
 """
@@ -29,7 +31,7 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import jwt
@@ -81,6 +83,8 @@ class Target:
     """The request for another message: (text, thread id, earlier turns) → body."""
     headers: dict[str, str] = field(default_factory=dict)
     pid: int | None = None
+    keeps_threads: bool = False
+    """A ChatKit backend stores the thread; the others are sent the whole history every turn."""
 
 
 def chatkit_body(text: str) -> dict:
@@ -198,6 +202,19 @@ def start_targets(procs: Processes) -> list[Target]:
             chat_next_turn,
         ),
     ]
+    relay_port = free_port()
+    relay = procs.start(
+        [sys.executable, "bench/minimal_relay.py", str(relay_port)], {"RELAY_BASE_URL": upstream}
+    )
+    targets += [
+        replace(
+            direct,
+            name=direct.name.replace("direct", "minimal relay"),
+            port=relay_port,
+            pid=relay.pid,
+        )
+        for direct in targets
+    ]
     for api, label in (("responses", "OpenAI"), ("chat", "Gemini")):
         port = free_port()
         child = procs.start(
@@ -212,6 +229,7 @@ def start_targets(procs: Processes) -> list[Target]:
                 chatkit_body,
                 chatkit_next_turn,
                 pid=child.pid,
+                keeps_threads=True,
             )
         )
     for provider in ("openai", "gemini"):
@@ -227,6 +245,7 @@ def start_targets(procs: Processes) -> list[Target]:
                 chatkit_next_turn,
                 {"Authorization": f"Bearer {token}"},
                 pid=child.pid,
+                keeps_threads=True,
             )
         )
     for target in targets:
@@ -292,7 +311,7 @@ async def long_thread(
         return await stream(target.port, target.path, body, target.headers)
 
     thread_id = None
-    if target.pid is not None:  # a backend keeps the thread: build it up first
+    if target.keeps_threads:  # build the thread up first
         thread_id = (await send(target.body("start [bench:3:0]"))).thread_id
         for turn in range(1, history_turns):
             await send(target.next_turn(f"turn {turn} [bench:3:0]", thread_id, turn))
@@ -371,6 +390,10 @@ def tray_display(procs: Processes) -> tuple[dict[str, str], str]:
     return {"DISPLAY": display, "QT_QPA_PLATFORM": "xcb"}, "in a system tray (Xvfb + trayer)"
 
 
+FLOORS = ("tray", "server")
+"""The libraries alone, idle: a bare Qt tray icon, and the server's imports serving nothing."""
+
+
 def idle_tray(
     procs: Processes, settle: float = 5, window: float = 10
 ) -> tuple[float, float, str] | None:
@@ -379,6 +402,7 @@ def idle_tray(
     display, how = tray_display(procs)
     env.update(display)
     tray = procs.start([sys.executable, "-m", "backend", "tray"], env)
+    floors = [procs.start([sys.executable, "bench/idle_floor.py", part], env) for part in FLOORS]
     try:
         wait_healthy(port, timeout=60)
     except RuntimeError:
@@ -390,10 +414,19 @@ def idle_tray(
     time.sleep(window)
     cpu_share = (sum(cpu_seconds(p) for p in pids) - before) / window * 100
     rss = [rss_mb(p) for p in pids]
+    floor_rss = [rss_mb(floor.pid) for floor in floors]
+    for floor in floors:
+        floor.kill()
     tray.send_signal(signal.SIGTERM)
     tray.wait(20)
     parts = " + ".join(f"{mb:.0f}" for mb in rss)
-    return sum(rss), cpu_share, f"{parts} MB (tray + server), {how}"
+    floor_parts = " + ".join(f"{mb:.0f}" for mb in floor_rss)
+    return (
+        sum(rss),
+        cpu_share,
+        f"{parts} MB (tray + server), {how}; the libraries alone "
+        f"(bench/idle_floor.py: {' + '.join(FLOORS)}): {sum(floor_rss):.0f} MB = {floor_parts}",
+    )
 
 
 def children_of(pid: int) -> list[int]:
