@@ -13,6 +13,7 @@ from backend import __version__
 from backend.chat.gate import ProviderGate
 from backend.chat.providers import ProviderRegistry
 from backend.chat.server import DeskChatKitServer
+from backend.chat.warm_up import warm_up
 from backend.health import health_payload
 from backend.secrets import KeyCache
 from backend.settings import LiveSettings
@@ -55,6 +56,7 @@ def create_app(live_settings: LiveSettings, tokens: TokenAuthority, keys: KeyCac
         streams=streams,
         metrics=metrics,
     )
+    warm_up(tokens, providers, settings)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

@@ -1,10 +1,11 @@
 """Start answering before the chat stack has loaded.
 
-Importing the Agents SDK, the openai types and the ChatKit SDK takes most of the server's
-start-up (~1.5 s of ~2.5 s). The socket is bound first; this app then loads the real one in a
-thread while it already answers ``/health`` (settings and keyring only, behind the same Host
-and Origin checks), so the tray shows the server as up at once. Any other request simply waits
-until the app is there (a second or two, once, at start-up); nothing is refused.
+Importing the Agents SDK, the openai types and the ChatKit SDK, and warming them up for the
+first turn (``backend.chat.warm_up``), takes most of the server's start-up (~2.5 s of ~3 s). The
+socket is bound first; this app then loads the real one in a thread while it already answers
+``/health`` (settings and keyring only, behind the same Host and Origin checks), so the tray
+shows the server as up at once. Any other request simply waits until the app is there (a few
+seconds, once, at start-up); nothing is refused.
 """
 
 from __future__ import annotations
