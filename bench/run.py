@@ -10,8 +10,9 @@ runs interleaved rounds of every scenario against every target and prints median
   message sent after a 6 s pause (longer than httpx keeps an idle connection by default);
 * server CPU per delta, aggregate deltas/s, relay latency and errors at 50 concurrent streams;
 * 200 concurrent streams paced at 50 tokens/s: errors, complete replies, p95 relay latency;
-* cold start of ``chatkit-desk serve`` to a 200 on ``/health``; idle RSS and CPU of tray + server,
-  beside the RSS of their libraries alone (``bench/idle_floor.py``).
+* cold start of ``chatkit-desk serve`` to a 200 on ``/health``, and the time to first delta of
+  the first message after start; idle RSS and CPU of tray + server, beside the RSS of their
+  libraries alone (``bench/idle_floor.py``).
 
 ``python3 scripts/bench.py [--rounds N]``. Figures only: nothing here fails on a timing.
 """
@@ -41,6 +42,7 @@ from bench.sse_load import StreamResult, stream
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "bench-signing-secret-" + "0123456789abcdef" * 4
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+DESK_OPENAI = "ChatKit Desk (openai)"
 
 
 def free_port() -> int:
@@ -362,16 +364,24 @@ async def paced(target: Target, figures: Figures, streams: int = 200, words: int
     figures.paced_p95_ms.append(percentile(relay, 0.95))
 
 
-def cold_start(procs: Processes, runs: int = 3) -> list[float]:
-    times = []
+def cold_start(
+    procs: Processes, upstream: str, headers: dict[str, str], runs: int = 3, settle: float = 5
+) -> tuple[list[float], list[float]]:
+    """Seconds from launch to a 200 on ``/health``, and the time to first delta (ms) of the
+    first message, sent once the server has settled (as a person would, some seconds later)."""
+    health, first_message = [], []
     for index in range(runs):
         port = free_port()
-        env = desk_env(procs.tmp / f"cold-{index}", "http://127.0.0.1:9/v1", "openai", port)
+        env = desk_env(procs.tmp / f"cold-{index}", upstream, "openai", port)
         child = procs.start([sys.executable, "-m", "backend", "serve"], env)
-        times.append(wait_healthy(port))
+        health.append(wait_healthy(port))
+        time.sleep(settle)
+        result = asyncio.run(stream(port, "/chatkit", chatkit_body("hi [bench:5:100]"), headers))
+        if result.time_to_first_delta_ms is not None:
+            first_message.append(result.time_to_first_delta_ms)
         child.send_signal(signal.SIGINT)
         child.wait(15)
-    return times
+    return health, first_message
 
 
 def tray_display(procs: Processes) -> tuple[dict[str, str], str]:
@@ -456,7 +466,8 @@ def main() -> None:
                 asyncio.run(loaded(target, figures[target.name], fake_pid))
             for target in targets:
                 asyncio.run(paced(target, figures[target.name]))
-        cold = cold_start(procs)
+        desk = next(t for t in targets if t.name == DESK_OPENAI)
+        cold = cold_start(procs, f"http://127.0.0.1:{targets[0].port}/v1", desk.headers)
         tray = idle_tray(procs)
     finally:
         procs.stop_all()
@@ -471,7 +482,12 @@ def long_thread_cell(figures: Figures) -> str:
     return cell
 
 
-def report(targets: list[Target], figures: dict[str, Figures], cold: list[float], tray) -> None:
+def report(
+    targets: list[Target],
+    figures: dict[str, Figures],
+    cold: tuple[list[float], list[float]],
+    tray: tuple[float, float, str] | None,
+) -> None:
     med = statistics.median
     print()
     columns = [
@@ -498,9 +514,16 @@ def report(targets: list[Target], figures: dict[str, Figures], cold: list[float]
             f"{f.paced_errors} / {f.paced_incomplete} / {med(f.paced_p95_ms):.1f} |"
         )
     print()
+    health, first_message = cold
     print(
-        f"cold start of `chatkit-desk serve` to 200 on /health: median {med(cold) * 1000:.0f} ms "
-        f"(runs: {', '.join(f'{c * 1000:.0f}' for c in cold)})"
+        f"cold start of `chatkit-desk serve` to 200 on /health: median {med(health) * 1000:.0f} ms "
+        f"(runs: {', '.join(f'{c * 1000:.0f}' for c in health)})"
+    )
+    runs = ", ".join(f"{ms:.1f}" for ms in first_message)
+    print(
+        f"first message after start (OpenAI path, sent 5 s after launch): time to first delta "
+        f"median {med(first_message):.1f} ms (runs: {runs}; every later message: "
+        f"{med(figures[DESK_OPENAI].ttfd_ms):.1f})"
     )
     if tray:
         print(f"idle tray + server: {tray[0]:.0f} MB RSS, {tray[1]:.2f}% CPU over 10 s ({tray[2]})")
