@@ -11,8 +11,8 @@ runs interleaved rounds of every scenario against every target and prints median
 * server CPU per delta, aggregate deltas/s, relay latency and errors at 50 concurrent streams;
 * 200 concurrent streams paced at 50 tokens/s: errors, complete replies, p95 relay latency;
 * cold start of ``chatkit-desk serve`` to a 200 on ``/health``, and the time to first delta of
-  the first message after start; idle RSS and CPU of tray + server, beside the RSS of their
-  libraries alone (``bench/idle_floor.py``).
+  the first message after start; idle RSS and CPU of tray + server after one conversation,
+  beside the RSS of their libraries alone (``bench/idle_floor.py``).
 
 ``python3 scripts/bench.py [--rounds N]``. Figures only: nothing here fails on a timing.
 """
@@ -405,10 +405,12 @@ FLOORS = ("tray", "server")
 
 
 def idle_tray(
-    procs: Processes, settle: float = 5, window: float = 10
+    procs: Processes, upstream: str, headers: dict[str, str], settle: float = 5, window: float = 10
 ) -> tuple[float, float, str] | None:
+    """Memory and CPU of tray + server idling after one conversation: the state they spend the
+    day in (a server that has never answered has not yet loaded all that a turn needs)."""
     port = free_port()
-    env = desk_env(procs.tmp / "tray", "http://127.0.0.1:9/v1", "openai", port)
+    env = desk_env(procs.tmp / "tray", upstream, "openai", port)
     display, how = tray_display(procs)
     env.update(display)
     tray = procs.start([sys.executable, "-m", "backend", "tray"], env)
@@ -418,6 +420,10 @@ def idle_tray(
     except RuntimeError:
         tray.kill()
         return None
+    time.sleep(settle)
+    talk = asyncio.run(stream(port, "/chatkit", chatkit_body("hello [bench:20:0]"), headers))
+    if talk.error or not talk.deltas:
+        how += f" — but its conversation failed: {talk.error or 'no text'}"
     time.sleep(settle)
     pids = [tray.pid, *children_of(tray.pid)]
     before = sum(cpu_seconds(p) for p in pids)
@@ -434,7 +440,7 @@ def idle_tray(
     return (
         sum(rss),
         cpu_share,
-        f"{parts} MB (tray + server), {how}; the libraries alone "
+        f"{parts} MB (tray + server, after one conversation), {how}; the libraries alone "
         f"(bench/idle_floor.py: {' + '.join(FLOORS)}): {sum(floor_rss):.0f} MB = {floor_parts}",
     )
 
@@ -466,9 +472,10 @@ def main() -> None:
                 asyncio.run(loaded(target, figures[target.name], fake_pid))
             for target in targets:
                 asyncio.run(paced(target, figures[target.name]))
+        upstream = f"http://127.0.0.1:{targets[0].port}/v1"  # "direct" is the fake provider
         desk = next(t for t in targets if t.name == DESK_OPENAI)
-        cold = cold_start(procs, f"http://127.0.0.1:{targets[0].port}/v1", desk.headers)
-        tray = idle_tray(procs)
+        cold = cold_start(procs, upstream, desk.headers)
+        tray = idle_tray(procs, upstream, desk.headers)
     finally:
         procs.stop_all()
     report(targets, figures, cold, tray)
