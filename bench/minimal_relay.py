@@ -23,8 +23,9 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 BASE_URL = os.environ.get("RELAY_BASE_URL", "http://127.0.0.1:9/v1")
-client = httpx2.AsyncClient(
-    timeout=60, limits=httpx2.Limits(max_connections=None, keepalive_expiry=120)
+client = httpx2.AsyncClient(  # the pool limits of ChatKit Desk's provider client
+    timeout=60,
+    limits=httpx2.Limits(max_connections=1000, max_keepalive_connections=10, keepalive_expiry=120),
 )
 
 

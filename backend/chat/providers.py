@@ -29,7 +29,16 @@ KEEPALIVE_SECONDS = 120.0
 """How long an idle connection to the provider is kept for the next turn. httpx's default is
 5 s, shorter than it takes to read a reply and type the next message, so nearly every turn paid
 a new TCP and TLS handshake before its first token. A connection the provider has closed in the
-meantime is noticed before reuse and replaced, so a long keep-alive costs only an idle socket."""
+meantime is noticed before reuse and replaced, so a long keep-alive costs little: an idle socket,
+probed at each turn (which is why only a few are kept)."""
+
+
+IDLE_CONNECTIONS_KEPT = 10
+"""How many idle connections to the provider are kept. Every request makes the pool probe each
+idle socket to see whether the provider has closed it (twice or more per turn, ~10 µs each), so
+after a burst of concurrent chats a pool keeping 100 of them added ~2 ms to every later turn's
+first token (``bench/``). Ten cover a desktop's and a small team's concurrent chats; a burst
+beyond that opens new connections, as it would have to anyway."""
 
 
 class ProviderNotConfigured(Exception):
@@ -80,7 +89,7 @@ class ProviderRegistry:
             timeout = Timeout(read_timeout, connect=connect_timeout)
             limits = httpx2.Limits(
                 max_connections=1000,
-                max_keepalive_connections=100,
+                max_keepalive_connections=IDLE_CONNECTIONS_KEPT,
                 keepalive_expiry=KEEPALIVE_SECONDS,
             )
             client = DeskOpenAI(

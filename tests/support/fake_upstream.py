@@ -152,6 +152,11 @@ class FakeUpstream:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v1"
 
+    @property
+    def open_connections(self) -> int:
+        """Client connections open right now, busy or idle."""
+        return len(self._server.server_state.connections)
+
     def start(self) -> FakeUpstream:
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._socket.bind(("127.0.0.1", 0))
