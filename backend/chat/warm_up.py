@@ -65,7 +65,11 @@ def warm_up(tokens: TokenAuthority, providers: ProviderRegistry, settings: Setti
 
 
 def models_in(annotations: typing.Iterable[object]) -> Iterator[type[pydantic.BaseModel]]:
-    """Every pydantic model in these annotations, and in their models' fields, once each."""
+    """Every pydantic model in these annotations, and in their models' fields, once each.
+
+    Lazy on purpose: a model's fields are read only after the caller has had it, so rebuilding
+    each model as it comes also resolves the forward references in its fields.
+    """
     pending, seen = list(annotations), set()
     while pending:
         annotation = pending.pop()
