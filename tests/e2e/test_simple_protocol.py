@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from backend.chat.reply import INCOMPLETE_NOTE
 from tests.support.sse_client import DeskClient
 
 
@@ -51,6 +52,16 @@ def test_continues_a_conversation_that_chatkit_also_sees(client: DeskClient) -> 
     items = client.get_thread(conversation_id).body["items"]["data"]
     assert len(items) == 4
     assert client.list_threads().body["data"][0]["id"] == conversation_id
+
+
+def test_a_truncated_answer_comes_last_with_the_incomplete_note(client: DeskClient) -> None:
+    reply = client.simple(message("cut me off [truncate]"))
+
+    assert "ended the answer early" in reply.of_type("response.error")[0]["data"]["message"]
+    last = reply.of_type("conversation.item.created")[-1]["item"]
+    parts = [part["text"] for part in last["content"]]
+    assert parts[0].startswith("You said: cut me off")
+    assert parts[-1] == INCOMPLETE_NOTE
 
 
 def test_provider_failure_is_a_response_error(client: DeskClient) -> None:
