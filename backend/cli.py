@@ -1,4 +1,8 @@
-"""The ``chatkit-desk`` command."""
+"""The headless commands of ``chatkit-desk``: ``serve``, ``token``, ``open``, ``keys``.
+
+``python -m backend`` runs them without the tray; the ``chatkit-desk`` entry point
+(``chatkit_desk.cli``) adds ``tray`` and the no-argument default on top of this parser.
+"""
 
 from __future__ import annotations
 
@@ -7,35 +11,25 @@ import getpass
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from backend import __version__, secrets
 from backend.settings import LiveSettings, SettingsError, load_settings, resolve_data_dir
+from backend.supervision import ExitCode
 from backend.tokens import DEFAULT_SUBJECT, DEFAULT_TTL
 
-EXIT_USAGE = 2
-
-
-def has_display() -> bool:
-    if sys.platform in ("win32", "darwin"):
-        return True
-    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
-
+Handler = Callable[[argparse.Namespace], int]
 
 DATA_DIR_OF_SERVER_HELP = "the data dir of the server that should use the new key right away"
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="chatkit-desk",
-        description="Run a ChatKit backend on your own computer. Without a command: the tray "
-        "app, or the headless server when there is no display.",
-    )
+def build_parser(
+    description: str = "Run a ChatKit backend on your own computer, headless.",
+) -> tuple[argparse.ArgumentParser, argparse._SubParsersAction]:
+    """The parser of the headless commands, and its subcommands (for the entry point to extend)."""
+    parser = argparse.ArgumentParser(prog="chatkit-desk", description=description)
     parser.add_argument("--version", action="version", version=f"chatkit-desk {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-
-    tray = commands.add_parser("tray", help="run the tray app (even without a display)")
-    tray.add_argument("--data-dir", help="where the database, settings and logs live")
 
     serve = commands.add_parser("serve", help="run the headless server")
     serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
@@ -58,37 +52,39 @@ def _parser() -> argparse.ArgumentParser:
     key_set = key_commands.add_parser("set", help="store a key (read from a prompt or stdin)")
     key_set.add_argument("provider", choices=secrets.PROVIDERS)
     key_set.add_argument("--data-dir", help=DATA_DIR_OF_SERVER_HELP)
-    key_commands.add_parser("status", help="which keys are set (never their values)")
+    key_status = key_commands.add_parser("status", help="which keys are set (never their values)")
+    key_status.add_argument("--data-dir", help="the data dir whose signing secret to look for")
     key_delete = key_commands.add_parser("delete", help="remove a stored key")
     key_delete.add_argument("provider", choices=secrets.PROVIDERS)
     key_delete.add_argument("--data-dir", help=DATA_DIR_OF_SERVER_HELP)
-    return parser
+    return parser, commands
 
 
-def _fail(message: str, code: int = 1) -> int:
+def _fail(message: str, code: int = ExitCode.FAILED) -> int:
     print(f"chatkit-desk: {message}", file=sys.stderr)
     return code
 
 
 def _serve(args: argparse.Namespace) -> int:
     from backend import logs
-    from backend.serve import PortInUse, run
+    from backend.serve import run
+    from backend.store.database import DatabaseUnusable
+    from backend.supervision import PortInUse
+    from backend.tokens import SigningSecretUnavailable
 
     try:
         live_settings = LiveSettings(args.data_dir, host=args.host, port=args.port)
         logs.configure(live_settings.current().log_file)
         run(live_settings)
-    except (SettingsError, PortInUse) as exc:
-        return _fail(str(exc), EXIT_USAGE)
+    except (SettingsError, DatabaseUnusable) as exc:
+        return _fail(str(exc), ExitCode.USAGE)
+    except PortInUse as exc:
+        return _fail(str(exc), ExitCode.PORT_IN_USE)
+    except SigningSecretUnavailable as exc:
+        return _fail(str(exc))
     except KeyboardInterrupt:  # uvicorn re-raises Ctrl+C after its graceful shutdown
         pass
-    return 0
-
-
-def _tray(args: argparse.Namespace) -> int:
-    from desktop.app import run_tray
-
-    return run_tray(args.data_dir)
+    return ExitCode.OK
 
 
 def _token(args: argparse.Namespace) -> int:
@@ -103,9 +99,9 @@ def _token(args: argparse.Namespace) -> int:
         ttl = parse_duration(args.ttl)
         subject = check_subject(args.sub)
         settings = load_settings()
-        authority = TokenAuthority.from_configured(settings.jwt_secret, allow_ephemeral=False)
+        authority = TokenAuthority.from_configured(settings.jwt_secret, settings.data_dir)
     except ValueError as exc:
-        return _fail(str(exc), EXIT_USAGE)
+        return _fail(str(exc), ExitCode.USAGE)
     except (SettingsError, SigningSecretUnavailable) as exc:
         return _fail(str(exc))
     print(authority.issue(subject, ttl))
@@ -115,12 +111,12 @@ def _token(args: argparse.Namespace) -> int:
 def _open(args: argparse.Namespace) -> int:
     import webbrowser
 
+    from backend.hosts import sign_in_url
     from backend.tokens import SigningSecretUnavailable, TokenAuthority
-    from backend.urls import sign_in_url
 
     try:
         settings = load_settings()
-        authority = TokenAuthority.from_configured(settings.jwt_secret, allow_ephemeral=False)
+        authority = TokenAuthority.from_configured(settings.jwt_secret, settings.data_dir)
     except (SettingsError, SigningSecretUnavailable) as exc:
         return _fail(str(exc))
     url = sign_in_url(settings, authority.issue_login())
@@ -153,7 +149,13 @@ def _keys(args: argparse.Namespace) -> int:
             else:
                 state = f"not set ({lookup.problem})" if lookup.problem else "not set"
             print(f"{provider}: {state}")
-        return 0
+        try:
+            settings = load_settings(args.data_dir)
+        except SettingsError as exc:
+            return _fail(str(exc), ExitCode.USAGE)
+        whereabouts = secrets.jwt_secret_whereabouts(settings.jwt_secret, settings.data_dir)
+        print(f"token signing secret: {whereabouts}")
+        return ExitCode.OK
     try:
         if args.keys_command == "set":
             secrets.set_provider_key(
@@ -169,24 +171,28 @@ def _keys(args: argparse.Namespace) -> int:
             print(f"No {secrets.PROVIDER_LABELS[args.provider]} key was stored.")
         return 0
     except ValueError as exc:
-        return _fail(str(exc), EXIT_USAGE)
+        return _fail(str(exc), ExitCode.USAGE)
     except secrets.KeyringUnavailable as exc:
         return _fail(str(exc))
     except (KeyboardInterrupt, EOFError):
         return _fail("cancelled; nothing was stored")
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+HANDLERS: dict[str, Handler] = {"serve": _serve, "token": _token, "open": _open, "keys": _keys}
+
+
+def configure_logging() -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    args = _parser().parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m backend``: the headless commands only (``serve`` when none is given)."""
+    configure_logging()
+    parser, _ = build_parser()
+    args = parser.parse_args(argv)
     if args.command is None:
-        if has_display():
-            args = _parser().parse_args(["tray"])
-        else:
-            print("chatkit-desk: no display found; running the headless server.", file=sys.stderr)
-            args = _parser().parse_args(["serve"])
-    handlers = {"serve": _serve, "tray": _tray, "token": _token, "open": _open, "keys": _keys}
-    return handlers[args.command](args)
+        args = parser.parse_args(["serve"])
+    return HANDLERS[args.command](args)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,9 @@
 
 Environment variables win over the keyring (``OPENAI_API_KEY``, ``GEMINI_API_KEY``,
 ``CHATKIT_DESK_JWT_SECRET``). A keyring that is missing, locked or broken never crashes the
-server: lookups report *why* there is no key, and the chat tells the user what to do.
+server: lookups report *why* there is no key, and the chat tells the user what to do. Where no
+keyring can be used (a headless box), the signing secret is kept in a file in the data dir that
+only its owner can read, the way Jupyter keeps its cookie secret.
 """
 
 from __future__ import annotations
@@ -28,7 +30,10 @@ KEY_ENV_VARS: dict[Provider, str] = {"openai": "OPENAI_API_KEY", "gemini": "GEMI
 KEYS_CHANGED_FILE = "keys-changed"
 """In the data dir: rewritten whenever ChatKit Desk stores or removes a key (see ``KeyCache``)."""
 
-KeySource = Literal["environment", "keyring", "none"]
+JWT_SECRET_FILE = "jwt-secret"
+"""In the data dir, mode 0600: the signing secret where no keyring can keep it."""
+
+KeySource = Literal["environment", "keyring", "file", "none"]
 
 
 def _keyring() -> ModuleType:
@@ -181,21 +186,76 @@ class KeyCache:
         self._found.pop(provider, None)
 
 
-def jwt_secret(configured: str | None = None) -> KeyLookup:
-    """The token signing secret: the configured one, else the keyring's, generated on first use.
+def jwt_secret(configured: str | None, data_dir: Path) -> KeyLookup:
+    """The token signing secret: configured, else kept (and on first use generated) for good.
 
-    When the keyring cannot be used the lookup is not found and says why; the caller decides
-    whether an ephemeral secret will do.
+    Where it is kept: the file ``jwt-secret`` in the data dir once there is one, else the
+    keyring; when the keyring cannot be used, a new file. The server, ``chatkit-desk token`` and
+    the tray all call this, so they agree on one secret and tokens survive restarts. The
+    lookup is not found (``problem`` says why) only when neither can be written.
     """
     if configured:
         return KeyLookup(configured, "environment")
+    secret_file = data_dir / JWT_SECRET_FILE
+    if kept := _read_secret_file(secret_file):
+        return KeyLookup(kept, "file")
     stored = _read(JWT_SECRET_ACCOUNT)
-    if stored.found or stored.problem:
+    if stored.found:
         return stored
     generated = _random.token_urlsafe(48)
+    if stored.problem is None and _keyring_keeps(JWT_SECRET_ACCOUNT, generated):
+        return KeyLookup(generated, "keyring")
+    try:
+        return KeyLookup(_create_secret_file(secret_file, generated), "file")
+    except OSError as exc:
+        reason = stored.problem or "the keyring refused to store it"
+        return KeyLookup(None, "none", f"{reason}, and {secret_file} cannot be written ({exc})")
+
+
+def _keyring_keeps(account: str, value: str) -> bool:
+    """Store ``value`` and read it back: some backends (``null``) accept and keep nothing."""
     keyring = _keyring()
     try:
-        keyring.set_password(SERVICE, JWT_SECRET_ACCOUNT, generated)
-    except keyring.errors.KeyringError as exc:
-        return KeyLookup(None, "none", _explain(exc))
-    return KeyLookup(generated, "keyring")
+        keyring.set_password(SERVICE, account, value)
+        return keyring.get_password(SERVICE, account) == value
+    except keyring.errors.KeyringError:
+        return False
+
+
+def jwt_secret_whereabouts(configured: str | None, data_dir: Path) -> str:
+    """Where the signing secret is kept, for ``keys status`` (never the secret; creates none)."""
+    secret_file = data_dir / JWT_SECRET_FILE
+    if configured:
+        return "set by the environment variable CHATKIT_DESK_JWT_SECRET"
+    if _read_secret_file(secret_file):
+        return f"kept in {secret_file} (readable by you only)"
+    stored = _read(JWT_SECRET_ACCOUNT)
+    if stored.found:
+        return "kept in the keyring"
+    if stored.problem or backend_warning():
+        return f"not made yet; it will be kept in {secret_file} (no usable keyring)"
+    return "not made yet; it will be kept in the keyring"
+
+
+def _read_secret_file(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="ascii").strip() or None
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def _create_secret_file(path: Path, secret: str) -> str:
+    """Write ``secret`` to ``path`` (owner-only) unless another process just did; return the
+    secret that is in the file now, so processes starting together agree on one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="ascii") as out:
+        out.write(secret)
+    try:
+        os.link(temporary, path)  # fails if the file appeared meanwhile: theirs wins
+    except FileExistsError:
+        pass
+    finally:
+        temporary.unlink()
+    return _read_secret_file(path) or secret

@@ -1,76 +1,85 @@
-"""Run the HTTP server: bind the port ourselves (a busy port is one clear line), then uvicorn."""
+"""``chatkit-desk serve``: the process that answers HTTP, and everything that is process-wide.
+
+The port is bound first (a busy port is one clear line and its own exit code), ``/health``
+answers at once, and the chat stack is loaded, warmed up and the process tuned in a thread
+meanwhile (``backend.web.deferred_app``). Only this module changes the process: the garbage
+collector's settings, the openai request hook, the warm-up; building the app does none of it.
+"""
 
 from __future__ import annotations
 
-import ipaddress
+import gc
 import logging
 import os
-import socket
-import sys
+import sqlite3
 from typing import Any
 
 import uvicorn
 
 from backend import logs, secrets
+from backend.hosts import base_url, is_loopback
 from backend.settings import LiveSettings
-from backend.supervision import WATCH_PARENT_ENV, stop_when_parent_exits
-from backend.tokens import TokenAuthority
-from backend.urls import base_url
+from backend.store.database import open_database
+from backend.supervision import WATCH_PARENT_ENV, bind, stop_when_parent_exits
+from backend.tokens import DEFAULT_SUBJECT, TokenAuthority
 from backend.web.deferred_app import DeferredApp
 
 log = logging.getLogger("chatkit_desk")
 
-LOOPBACK_NAMES = {"localhost", "localhost.localdomain"}
+KEEP_ALIVE_SECONDS = 330
+"""How long an idle client connection is kept open. It must outlast the idle expiry of every
+common client (httpx 5 s, Node's undici 4 s, aiohttp 15 s, Firefox 115 s, Chromium 300 s):
+when the server closes first, a client may reuse the connection at the very moment it closes
+and lose that request (uvicorn's default of 5 s raced httpx's pool exactly)."""
+
+YOUNG_COLLECTION_THRESHOLD = 50_000
+"""Allocations between two young-generation collections. A turn allocates tens of thousands
+of objects, nearly all freed by reference counting: at the default (700) the collector ran
+dozens of times per turn for little (``docs/performance.md``)."""
 
 
-class PortInUse(Exception):
-    pass
+def load_chat_app(
+    live_settings: LiveSettings,
+    tokens: TokenAuthority,
+    keys: secrets.KeyCache,
+    database: sqlite3.Connection,
+) -> Any:
+    """The chat app, built, warmed up and with the process tuned for it (in the loader thread,
+    while ``/health`` already answers)."""
+    from backend.chat import request_transform
+    from backend.chat.providers import ProviderRegistry
+    from backend.chat.warm_up import warm_up
+    from backend.web.app import create_app
+
+    request_transform.install()
+    providers = ProviderRegistry(keys)
+    app = create_app(live_settings, tokens, keys, providers, database)
+    warm_up(providers, live_settings.current())
+    tokens.subject_of(tokens.issue(DEFAULT_SUBJECT, ttl_seconds=60))  # imports PyJWT now
+    _tune_garbage_collector()
+    return app
 
 
-def is_loopback(host: str) -> bool:
-    if host.lower() in LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
-def bind(host: str, port: int) -> socket.socket:
-    """A listening socket on ``host:port``; ``PortInUse`` (with the fix) if it is taken."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    if sys.platform != "win32":  # on Windows SO_REUSEADDR would let two servers share a port
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host.strip("[]"), port))
-    except OSError as exc:
-        sock.close()
-        if exc.errno in (98, 48, 10048):  # EADDRINUSE on Linux, macOS, Windows
-            raise PortInUse(
-                f"port {port} on {host} is already in use (another ChatKit Desk?) — stop that "
-                f"program, or pick another port: --port N or CHATKIT_DESK_PORT=N"
-            ) from None
-        raise
-    sock.listen(2048)
-    sock.set_inheritable(True)
-    return sock
-
-
-def _load_app(live_settings: LiveSettings, tokens: TokenAuthority, keys: secrets.KeyCache) -> Any:
-    from backend.web.app import create_app  # the SDKs: imported while /health already answers
-
-    return create_app(live_settings, tokens, keys)
+def _tune_garbage_collector() -> None:
+    # Everything loaded so far lives as long as the process: keep it out of the collector's
+    # full passes, which otherwise stall a stream for 60-140 ms now and then.
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(YOUNG_COLLECTION_THRESHOLD, *gc.get_threshold()[1:])
 
 
 def run(live_settings: LiveSettings) -> None:
-    """Serve until interrupted. Raises ``PortInUse`` before anything starts listening."""
+    """Serve until interrupted. What stops it from starting (``PortInUse``, ``DatabaseUnusable``,
+    ``SigningSecretUnavailable``) is raised before anything listens."""
     settings = live_settings.current()
-    tokens = TokenAuthority.from_configured(settings.jwt_secret, allow_ephemeral=True)
+    tokens = TokenAuthority.from_configured(settings.jwt_secret, settings.data_dir)
     keys = secrets.KeyCache(settings.data_dir)
     logs.known_secrets([tokens.secret, *(keys.lookup(p).value for p in secrets.PROVIDERS)])
+    database = open_database(settings.database_file)
     sock = bind(settings.host, settings.port)
-    app = DeferredApp(lambda: _load_app(live_settings, tokens, keys), live_settings.current, keys)
+    app = DeferredApp(
+        lambda: load_chat_app(live_settings, tokens, keys, database), live_settings.current, keys
+    )
     key = keys.lookup(settings.provider)
     log.info(
         "ChatKit Desk on %s/chatkit — provider %s, model %s, API key %s",
@@ -94,13 +103,14 @@ def run(live_settings: LiveSettings) -> None:
             settings.host,
             ", ".join(settings.allowed_hosts) or "none set",
         )
-    if os.environ.get(WATCH_PARENT_ENV) == "1" and sys.platform != "win32":
+    if os.environ.get(WATCH_PARENT_ENV) == "1":
         stop_when_parent_exits()
     config = uvicorn.Config(
         app,
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=5,
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
         server_header=False,
     )
     uvicorn.Server(config).run(sockets=[sock])

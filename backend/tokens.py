@@ -8,16 +8,14 @@ a token is first made or checked, so an idle tray does not carry it.
 
 from __future__ import annotations
 
-import logging
 import re
 import secrets as _random
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from backend import secrets
-
-log = logging.getLogger(__name__)
 
 ALGORITHM = "HS256"
 DEFAULT_SUBJECT = "local"
@@ -70,20 +68,16 @@ class TokenAuthority:
     secret: str
 
     @classmethod
-    def from_configured(cls, configured: str | None, allow_ephemeral: bool) -> TokenAuthority:
-        """The secret from the setting or the keyring; without a keyring, maybe a throwaway one.
-
-        The server may run with a throwaway secret (tokens die with it); the ``token`` command may
-        not, since nobody could check what it prints.
-        """
-        lookup = secrets.jwt_secret(configured)
-        if lookup.value is not None:
-            return cls(lookup.value)
-        advice = f"{lookup.problem}. Set CHATKIT_DESK_JWT_SECRET to a long random string"
-        if not allow_ephemeral:
-            raise SigningSecretUnavailable(advice + " (the same value for the server and here).")
-        log.warning("%s; until then tokens are only valid until the server stops.", advice)
-        return cls(_random.token_urlsafe(48))
+    def from_configured(cls, configured: str | None, data_dir: Path) -> TokenAuthority:
+        """The authority of the configured secret, or of the one kept for this data dir."""
+        lookup = secrets.jwt_secret(configured, data_dir)
+        if lookup.value is None:
+            raise SigningSecretUnavailable(
+                f"no token signing secret can be kept: {lookup.problem}. Set "
+                "CHATKIT_DESK_JWT_SECRET to a long random string (the same value for the "
+                "server and the token command)."
+            )
+        return cls(lookup.value)
 
     def issue(self, subject: str, ttl_seconds: int, purpose: str | None = None) -> str:
         """A signed token. Access tokens carry no ``purpose``; login links and sessions do."""

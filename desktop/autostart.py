@@ -34,7 +34,7 @@ def tray_command(data_dir: str | None) -> list[str]:
         if script.exists():
             command = [str(script), "tray"]
         else:
-            command = [sys.executable, "-m", "backend", "tray"]
+            command = [sys.executable, "-m", "chatkit_desk", "tray"]
     if data_dir:
         command += ["--data-dir", str(Path(data_dir).expanduser().resolve())]
     return command

@@ -8,6 +8,7 @@ from pathlib import Path
 from PySide6.QtCore import QUrl
 from PySide6.QtGui import QDesktopServices, QGuiApplication
 
+from backend.hosts import base_url, sign_in_url
 from backend.settings import Settings, SettingsError, load_settings
 from backend.tokens import (
     DEFAULT_SUBJECT,
@@ -16,7 +17,6 @@ from backend.tokens import (
     TokenAuthority,
     parse_duration,
 )
-from backend.urls import base_url, sign_in_url
 
 
 class CommandFailed(Exception):
@@ -74,6 +74,6 @@ class DeskCommands:
     @staticmethod
     def _authority(settings: Settings) -> TokenAuthority:
         try:
-            return TokenAuthority.from_configured(settings.jwt_secret, allow_ephemeral=False)
+            return TokenAuthority.from_configured(settings.jwt_secret, settings.data_dir)
         except SigningSecretUnavailable as exc:
             raise CommandFailed(str(exc)) from None

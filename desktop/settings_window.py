@@ -38,6 +38,7 @@ from backend.settings import (
     read_settings_file,
     save_settings_file,
 )
+from backend.supervision import port_is_free
 from desktop.autostart import Autostart
 from desktop.commands import CommandFailed, DeskCommands
 from desktop.field_error import FieldError
@@ -45,7 +46,7 @@ from desktop.icons import app_icon
 from desktop.provider_panel import ProviderPanel
 from desktop.status_panel import StatusPanel
 from desktop.style import STYLE_SHEET, restyle
-from desktop.supervisor import ServerSupervisor, port_is_free
+from desktop.supervisor import ServerSupervisor
 
 RESTART_FIELDS = ("host", "port")
 WEB_CLIENTS = (

@@ -7,10 +7,8 @@ the tray dies without having had the chance to stop it.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
-import socket
 import sys
 import time
 from pathlib import Path
@@ -18,17 +16,15 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QTimer, QUrl, Signal
 from PySide6.QtNetwork import QNetworkAccessManager, QNetworkProxy, QNetworkReply, QNetworkRequest
 
+from backend.hosts import base_url
 from backend.secrets import PROVIDER_LABELS
 from backend.settings import Settings, SettingsError, load_settings
-from backend.supervision import WATCH_PARENT_ENV
-from backend.urls import base_url
+from backend.supervision import HEALTH_PATH, WATCH_PARENT_ENV, ExitCode, port_is_free, read_health
 from desktop.server_output import ServerOutputLog
 from desktop.server_state import ServerState, ServerStatus
 
 log = logging.getLogger(__name__)
 
-EXIT_USAGE = 2
-"""``serve`` exits with 2 for a busy port or an invalid setting: restarting would not help."""
 RESTART_DELAYS = (1.0, 2.0, 4.0, 8.0, 16.0, 30.0)
 STABLE_AFTER_SECONDS = 60.0
 """A server that ran this long before crashing is restarted after the shortest delay again."""
@@ -40,19 +36,6 @@ def server_command(data_dir: Path) -> list[str]:
     if getattr(sys, "frozen", False):
         return [sys.executable, "serve", "--data-dir", str(data_dir)]
     return [sys.executable, "-m", "backend", "serve", "--data-dir", str(data_dir)]
-
-
-def port_is_free(host: str, port: int) -> bool:
-    """Whether a listener could bind ``host:port`` now (bound the way ``serve`` binds it)."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as probe:
-        if sys.platform != "win32":
-            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host.strip("[]"), port))
-        except OSError:
-            return False
-    return True
 
 
 def busy_port_reason(port: int) -> str:
@@ -253,7 +236,9 @@ class ServerSupervisor(QObject):
             self._launch()
         elif not self._wanted:
             self._set_status(ServerState.STOPPED)
-        elif not crashed and code == EXIT_USAGE:
+        elif not crashed and code == ExitCode.PORT_IN_USE and self._settings is not None:
+            self._give_up(busy_port_reason(self._settings.port))
+        elif not crashed and code == ExitCode.USAGE:
             self._give_up(self._usage_error())
         else:
             if ran_for >= STABLE_AFTER_SECONDS:
@@ -265,10 +250,8 @@ class ServerSupervisor(QObject):
             self._restart_timer.start(int(delay * 1000))
 
     def _usage_error(self) -> str:
-        """The one line ``serve`` printed about a busy port or a bad setting, with the way out."""
+        """The one line ``serve`` printed about what it cannot run with, with the way out."""
         line = self.output.last_line("stderr").removeprefix("chatkit-desk: ")
-        if "is already in use" in line and self._settings is not None:
-            return busy_port_reason(self._settings.port)
         return line or "the server refused to start; see the log (Open logs)"
 
     def _forget_process(self) -> None:
@@ -296,7 +279,7 @@ class ServerSupervisor(QObject):
     def _check_health(self) -> None:
         if self._check_in_flight is not None or self._settings is None:
             return
-        request = QNetworkRequest(QUrl(f"{base_url(self._settings)}/health"))
+        request = QNetworkRequest(QUrl(f"{base_url(self._settings)}{HEALTH_PATH}"))
         request.setTransferTimeout(2000)
         reply = self._network.get(request)
         self._check_in_flight = reply
@@ -343,13 +326,7 @@ class ServerSupervisor(QObject):
 def _parse_health(reply: QNetworkReply) -> dict[str, object] | None:
     if reply.error() != QNetworkReply.NetworkError.NoError:
         return None
-    try:
-        body = json.loads(reply.readAll().data())
-    except ValueError:
-        return None
-    if not isinstance(body, dict) or body.get("app") != "chatkit-desk":
-        return None
-    return body
+    return read_health(reply.readAll().data())
 
 
 def _describe(health: dict[str, object]) -> str:

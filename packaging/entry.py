@@ -6,7 +6,7 @@ tray starts its server child as ``<this executable> serve …`` (see ``desktop.s
 
 import sys
 
-from backend.cli import main
+from chatkit_desk.cli import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -10,6 +10,6 @@ from _bootstrap import ROOT, sync
 
 python = sync("--no-dev", "--inexact")
 try:
-    sys.exit(subprocess.call([str(python), "-m", "backend", *sys.argv[1:]], cwd=ROOT))
+    sys.exit(subprocess.call([str(python), "-m", "chatkit_desk", *sys.argv[1:]], cwd=ROOT))
 except KeyboardInterrupt:
     sys.exit(130)

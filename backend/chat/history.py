@@ -13,7 +13,7 @@ from chatkit.agents import ThreadItemConverter
 from chatkit.store import Store
 from chatkit.types import AssistantMessageItem, ThreadMetadata
 
-from backend.chat.context import RequestContext
+from backend.context import RequestContext
 
 HISTORY_ITEM_LIMIT = 40
 """How many of a thread's latest items the model sees; older ones are not reloaded every turn."""

@@ -1,6 +1,7 @@
 """The OpenAI client as ChatKit Desk uses it: fast event parsing, and how each stream ended.
 
-(Requests skip the library's no-op transform walk too: see ``backend.chat.request_transform``.)
+(Requests skip the library's no-op transform walk too: ``backend.serve`` installs
+``backend.chat.request_transform`` for the process.)
 
 **Fast parsing.**
 For every streamed event the openai library (non-strict mode) calls ``construct_type``: for the
@@ -32,10 +33,6 @@ import pydantic
 from openai import AsyncOpenAI
 from openai.types.chat import ChatCompletionChunk
 from openai.types.responses import ResponseStreamEvent
-
-from backend.chat import request_transform
-
-request_transform.install()
 
 
 def _variants_by_type(union: Any) -> dict[str, type[pydantic.BaseModel]]:

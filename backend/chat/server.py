@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
 from datetime import datetime
 
 import structlog
 from agents import RunConfig, Runner
-from agents.exceptions import ModelBehaviorError
 from chatkit.errors import CustomStreamError
 from chatkit.server import ChatKitServer, NonStreamingResult, StreamingResult
 from chatkit.store import Store
@@ -18,7 +16,6 @@ from chatkit.types import (
     StreamingReq,
     ThreadItemDoneEvent,
     ThreadItemReplacedEvent,
-    ThreadItemUpdatedEvent,
     ThreadMetadata,
     ThreadStreamEvent,
     UserMessageItem,
@@ -27,14 +24,15 @@ from chatkit.types import (
 )
 
 from backend.chat import provider_errors
-from backend.chat.context import RequestContext
 from backend.chat.gate import ProviderBusy, ProviderGate
 from backend.chat.history import recent_history
 from backend.chat.openai_client import StreamEnding, current_stream_ending
-from backend.chat.providers import ProviderNotConfigured, ProviderRegistry, ResolvedProvider
+from backend.chat.provider_errors import StreamCutShort
+from backend.chat.providers import ProviderNotConfigured, ProviderRegistry
 from backend.chat.reply import AssistantReply, marked_incomplete
 from backend.chat.turns import TurnListener, TurnRecord
-from backend.settings import Settings
+from backend.chat.waits import Waits, bounded_waits
+from backend.context import RequestContext
 
 logger = structlog.get_logger("chatkit_desk.chat")
 
@@ -46,13 +44,11 @@ class DeskChatKitServer(ChatKitServer[RequestContext]):
     def __init__(
         self,
         store: Store[RequestContext],
-        settings: Callable[[], Settings],
         providers: ProviderRegistry,
         gate: ProviderGate,
         on_turn: TurnListener,
     ) -> None:
         super().__init__(store)
-        self._settings = settings
         self._providers = providers
         self._gate = gate
         self._on_turn = on_turn
@@ -86,12 +82,11 @@ class DeskChatKitServer(ChatKitServer[RequestContext]):
         input_user_message: UserMessageItem | None,
         context: RequestContext,
     ) -> AsyncIterator[ThreadStreamEvent]:
-        settings = self._settings()
-        provider = self._providers.resolve(settings)
+        provider = self._providers.resolve(context.settings)
         turn = TurnRecord(provider.name, provider.model, thread.id)
         log = logger.bind(thread_id=thread.id, provider=provider.name, model=provider.model)
         try:
-            async for event in self._answer(thread, input_user_message, context, settings, turn):
+            async for event in self._answer(thread, input_user_message, context, turn):
                 yield event
         except CustomStreamError:
             raise
@@ -118,9 +113,9 @@ class DeskChatKitServer(ChatKitServer[RequestContext]):
         thread: ThreadMetadata,
         input_user_message: UserMessageItem | None,
         context: RequestContext,
-        settings: Settings,
         turn: TurnRecord,
     ) -> AsyncIterator[ThreadStreamEvent]:
+        settings = context.settings
         try:
             agent, provider = self._providers.build_agent(settings)
         except ProviderNotConfigured as exc:
@@ -144,17 +139,18 @@ class DeskChatKitServer(ChatKitServer[RequestContext]):
                     lambda: self.store.generate_item_id("message", thread, context),
                     turn,
                 )
-                limits = _Waits.from_settings(settings)
                 try:
-                    async for event in _bounded_waits(reply.events(result), limits):
+                    async for event in bounded_waits(
+                        reply.events(result), Waits.from_settings(settings)
+                    ):
                         yield event
                     if not ending.complete:
                         raise StreamCutShort
                 except Exception as exc:
-                    failure = _explain(exc, provider, ending)
+                    failure = provider_errors.explain(exc, provider, ending.finished)
                     if failure is None:
                         raise
-                    turn.outcome, stream_error = failure
+                    turn.outcome = failure.kind
                     if turn.outcome == "auth":
                         self._providers.forget_key(provider.name)
                     # Keep what arrived, marked as cut short, then tell the user why.
@@ -162,7 +158,7 @@ class DeskChatKitServer(ChatKitServer[RequestContext]):
                     if kept is not None:
                         yield kept
                         await self.store.mark_incomplete(thread.id, kept.item.id, context)
-                    raise stream_error from None
+                    raise failure.error from None
                 finally:
                     # Leaving the loop does not stop the upstream request (it would go on, and
                     # be billed): cancel it, whether the turn ended, failed or the client left.
@@ -186,78 +182,6 @@ def _cut_short_answer(
     if not ending.complete and reply.last_message is not None:
         return ThreadItemReplacedEvent(item=marked_incomplete(reply.last_message))
     return None
-
-
-class StreamCutShort(Exception):
-    """The provider's stream ended cleanly but without finishing the answer."""
-
-
-def _explain(
-    error: Exception, provider: ResolvedProvider, ending: StreamEnding
-) -> tuple[str, CustomStreamError] | None:
-    """The outcome name and the user's message for a failed turn, ``None`` if unexpected."""
-    if isinstance(error, UpstreamTimeout):
-        return "timeout", provider_errors.timeout_error(provider, error.seconds, error.whole_turn)
-    if isinstance(error, StreamCutShort) or (
-        isinstance(error, ModelBehaviorError) and not ending.finished
-    ):
-        return "truncated", provider_errors.truncated_error(provider)
-    stream_error = provider_errors.to_stream_error(error, provider)
-    if stream_error is None:
-        return None
-    return provider_errors.kind_of(error), stream_error
-
-
-class UpstreamTimeout(Exception):
-    def __init__(self, seconds: float, whole_turn: bool) -> None:
-        super().__init__(seconds)
-        self.seconds = seconds
-        self.whole_turn = whole_turn
-
-
-@dataclass(frozen=True)
-class _Waits:
-    first: float
-    between: float
-    whole_turn: float
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> _Waits:
-        return cls(
-            first=settings.first_token_timeout or settings.upstream_timeout,
-            between=settings.upstream_timeout,
-            whole_turn=settings.turn_timeout,
-        )
-
-
-async def _bounded_waits(
-    events: AsyncIterator[ThreadStreamEvent], waits: _Waits
-) -> AsyncIterator[ThreadStreamEvent]:
-    """Relay ``events``; raise ``UpstreamTimeout`` when the provider keeps us waiting too long.
-
-    Each wait for the next event is bounded (``waits.first`` until text starts to arrive), and
-    so is the whole turn. Only the wait for the provider counts: the clock is stopped while an
-    event is handed on, so a slow client never counts against the provider.
-    """
-    loop = asyncio.get_running_loop()
-    turn_deadline = loop.time() + waits.whole_turn
-    iterator = aiter(events)
-    wait, whole_turn = waits.first, False
-    try:
-        async with asyncio.timeout(None) as deadline:
-            while True:
-                whole_turn = loop.time() + wait >= turn_deadline
-                deadline.reschedule(min(loop.time() + wait, turn_deadline))
-                try:
-                    event = await anext(iterator)
-                except StopAsyncIteration:
-                    return
-                deadline.reschedule(None)
-                if isinstance(event, ThreadItemUpdatedEvent):  # text has started to arrive
-                    wait = waits.between
-                yield event
-    except TimeoutError:
-        raise UpstreamTimeout(waits.whole_turn if whole_turn else wait, whole_turn) from None
 
 
 def _title_from(message: UserMessageItem) -> str:

@@ -2,12 +2,11 @@
 
 The first turn in a fresh process took ~300 ms longer than the ones after it (``bench/``: first
 message after start): openai imports its API resources when a client first uses them; pydantic
-builds the validator of each openai and ChatKit type the first time one is made; PyJWT (and the
-cryptography it loads) is imported at the first token check; the Agents SDK sets up its trace
-provider, and openai's request types are checked for transforms (``request_transform``), on the
-first run; the provider's client, with its TLS context, is made for the first turn. The server
-loads the chat stack in a thread while ``/health`` already answers
-(``backend.web.deferred_app``); this runs in that thread too.
+builds the validator of each openai and ChatKit type the first time one is made; the Agents SDK
+sets up its trace provider, and openai's request types are checked for transforms
+(``request_transform``), on the first run; the provider's client, with its TLS context, is made
+for the first turn. ``backend.serve`` calls this in the thread that loads the chat stack while
+``/health`` already answers (``backend.web.deferred_app``).
 """
 
 from __future__ import annotations
@@ -26,7 +25,6 @@ from openai.types.responses import ResponseStreamEvent, response_create_params
 from backend.chat import request_transform
 from backend.chat.providers import ProviderNotConfigured, ProviderRegistry
 from backend.settings import Settings
-from backend.tokens import DEFAULT_SUBJECT, TokenAuthority
 
 log = logging.getLogger(__name__)
 
@@ -46,10 +44,9 @@ REQUEST_TYPES = (
 )
 
 
-def warm_up(tokens: TokenAuthority, providers: ProviderRegistry, settings: Settings) -> None:
+def warm_up(providers: ProviderRegistry, settings: Settings) -> None:
     """Do now what the first turn would; a failure here is logged, never a reason not to start."""
     try:
-        tokens.subject_of(tokens.issue(DEFAULT_SUBJECT, ttl_seconds=60))
         for module, name in LAZY_OPENAI_RESOURCES:
             getattr(importlib.import_module(module), name)
         for model in models_in(TYPES_OF_A_TURN):

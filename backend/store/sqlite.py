@@ -1,9 +1,9 @@
 """A ``chatkit.store.Store`` on one SQLite file (WAL), every row owned by a user id.
 
 Calls run on the event loop thread: each is a few indexed statements on a local file, cheaper
-than a hop to a worker thread. Every statement is committed when it returns (autocommit), so
-anything the server has acknowledged survives the process being killed; ``synchronous=NORMAL``
-in WAL mode only gives up durability against power loss, not against a crash.
+than a hop to a worker thread. Every statement is committed when it returns (autocommit, see
+``backend.store.database``), so anything the server has acknowledged survives the process
+being killed.
 
 Order is insertion order (an autoincrement ``seq``), which is exact even when timestamps tie.
 Another user's thread is indistinguishable from a missing one: both raise ``NotFoundError``.
@@ -14,41 +14,13 @@ from __future__ import annotations
 import sqlite3
 import uuid
 from collections.abc import Callable
-from pathlib import Path
 from typing import Literal, TypeVar
 
 from chatkit.store import NotFoundError, Store, StoreItemType
 from chatkit.types import Attachment, Page, ThreadItem, ThreadMetadata
 from pydantic import TypeAdapter
 
-from backend.chat.context import RequestContext
-
-SCHEMA_VERSION = 1
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS threads (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    id TEXT NOT NULL UNIQUE,
-    user_id TEXT NOT NULL,
-    data TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS threads_by_user ON threads (user_id, seq);
-CREATE TABLE IF NOT EXISTS items (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    thread_id TEXT NOT NULL REFERENCES threads (id) ON DELETE CASCADE,
-    id TEXT NOT NULL,
-    user_id TEXT NOT NULL,
-    data TEXT NOT NULL,
-    incomplete INTEGER NOT NULL DEFAULT 0,  -- an answer the provider cut short
-    UNIQUE (thread_id, id)
-);
-CREATE INDEX IF NOT EXISTS items_by_thread ON items (thread_id, seq);
-CREATE TABLE IF NOT EXISTS attachments (
-    id TEXT PRIMARY KEY,
-    user_id TEXT NOT NULL,
-    thread_id TEXT REFERENCES threads (id) ON DELETE CASCADE,
-    data TEXT NOT NULL
-);
-"""
+from backend.context import RequestContext
 
 Order = Literal["asc", "desc"]
 _T = TypeVar("_T")
@@ -64,21 +36,10 @@ def _check_order(order: str) -> Order:
 
 
 class SQLiteStore(Store[RequestContext]):
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("PRAGMA foreign_keys=ON")
-        self._db.execute("PRAGMA busy_timeout=5000")
-        with self._db:
-            self._db.execute("BEGIN")
-            self._db.executescript(SCHEMA)
-            self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+    """Threads, items and attachments on a connection from ``database.open_database``."""
 
-    def close(self) -> None:
-        self._db.close()
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
 
     # Ids are longer than the SDK's 8 hex digits: they are unique across all users' rows.
     def generate_thread_id(self, context: RequestContext) -> str:

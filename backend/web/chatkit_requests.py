@@ -31,7 +31,7 @@ from chatkit.types import (
 )
 from pydantic import TypeAdapter, ValidationError
 
-from backend.chat.context import RequestContext
+from backend.context import RequestContext
 from backend.web.errors import ApiError
 
 MAX_PAGE_SIZE = 100
@@ -86,7 +86,6 @@ async def check(
     request: ChatKitReq,
     store: Store[RequestContext],
     context: RequestContext,
-    max_message_chars: int,
 ) -> None:
     """Raise a 4xx ``ApiError`` for anything that would otherwise fail after the response began."""
     if message := _UNSUPPORTED.get(type(request)):
@@ -96,6 +95,7 @@ async def check(
     user_input = getattr(params, "input", None)
     if isinstance(user_input, UserMessageInput):
         length = sum(len(part.text) for part in user_input.content)
+        max_message_chars = context.settings.max_message_chars
         if length > max_message_chars:
             raise ApiError(
                 413,

@@ -8,9 +8,10 @@ from chatkit.server import NonStreamingResult, StreamingResult
 from chatkit.types import is_streaming_req
 from fastapi import APIRouter, Depends, Request, Response
 
-from backend.chat.context import RequestContext
+from backend.context import RequestContext
 from backend.web import chatkit_requests, sse
-from backend.web.services import current_user, json_body, services
+from backend.web.auth import current_user
+from backend.web.services import json_body, services
 
 router = APIRouter()
 
@@ -32,12 +33,11 @@ async def chatkit(
     desk = services(request)
     body = await json_body(request)
     parsed = chatkit_requests.parse(body)
-    await chatkit_requests.check(parsed, desk.store, user, desk.settings.max_message_chars)
+    await chatkit_requests.check(parsed, desk.store, user)
     if not is_streaming_req(parsed):
         result = await desk.chatkit.process_parsed(parsed, user)
         assert isinstance(result, NonStreamingResult)
         return Response(content=result.json, media_type="application/json")
-    desk.streams.acquire(user.user_id)
     result = await desk.chatkit.process_parsed(parsed, user)  # only wraps a generator
     assert isinstance(result, StreamingResult)
-    return sse.response(aiter(result), STREAM_FAILURE, lambda: desk.streams.release(user.user_id))
+    return sse.response(aiter(result), STREAM_FAILURE, desk.streams.slot(user.user_id))

@@ -3,9 +3,10 @@
 Importing the Agents SDK, the openai types and the ChatKit SDK, and warming them up for the
 first turn (``backend.chat.warm_up``), takes most of the server's start-up (~2.5 s of ~3 s). The
 socket is bound first; this app then loads the real one in a thread while it already answers
-``/health`` (settings and keyring only, behind the same Host and Origin checks), so the tray
-shows the server as up at once. Any other request simply waits until the app is there (a few
-seconds, once, at start-up); nothing is refused.
+``/health`` with ``"ready": false`` (settings and keyring only, behind the same Host and Origin
+checks), so the tray shows the server as starting at once. Any other request simply waits until
+the app is there (a few seconds, once, at start-up); nothing is refused. The loaded app answers
+``"ready": true``.
 """
 
 from __future__ import annotations
@@ -20,10 +21,11 @@ from typing import Any
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from backend.health import health_payload
 from backend.secrets import KeyCache
 from backend.settings import Settings
-from backend.web.guards import RequestGuard
+from backend.web.errors import error_response
+from backend.web.guards import RequestGuard, settings_of
+from backend.web.health import health_payload
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +43,8 @@ class DeferredApp:
         self._early_health = RequestGuard(self._health, settings=settings)
 
     async def _health(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await JSONResponse(health_payload(self._settings(), self._keys))(scope, receive, send)
+        payload = health_payload(settings_of(scope), self._keys, ready=False)
+        await JSONResponse(payload)(scope, receive, send)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -61,8 +64,7 @@ class DeferredApp:
     async def _unavailable(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The app failed to load: say so (also on /health, so a supervisor restarts us)."""
         message = f"The server failed to start ({type(self._failure).__name__}); see its log."
-        body = {"error": {"code": "startup_failed", "message": message}}
-        await JSONResponse(body, status_code=503)(scope, receive, send)
+        await error_response(503, "startup_failed", message)(scope, receive, send)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         await receive()  # lifespan.startup

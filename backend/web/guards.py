@@ -12,14 +12,14 @@ plain ASGI rather than ``BaseHTTPMiddleware`` so streamed responses pass through
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from backend import hosts
 from backend.settings import Settings
+from backend.web.errors import error_response
 
-LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "[::1]", "::1"})
 CORS_METHODS = "GET, POST, OPTIONS"
 CORS_HEADERS = "Authorization, Content-Type"
 CORS_MAX_AGE = "600"
@@ -29,35 +29,9 @@ class BodyTooLarge(Exception):
     pass
 
 
-def host_name(host_header: str) -> str:
-    """``localhost:8765`` → ``localhost``; ``[::1]:8765`` → ``[::1]``."""
-    host = host_header.strip().lower()
-    if host.startswith("["):
-        return host[: host.find("]") + 1] if "]" in host else ""
-    return host.rsplit(":", 1)[0] if ":" in host else host
-
-
-def own_origins(port: int) -> set[str]:
-    return {f"http://{name}:{port}" for name in ("127.0.0.1", "localhost", "[::1]")}
-
-
-def _json_error(status: int, code: str, message: str) -> tuple[dict[str, object], bytes]:
-    body = json.dumps({"error": {"code": code, "message": message}}).encode()
-    start = {
-        "type": "http.response.start",
-        "status": status,
-        "headers": [
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(body)).encode()),
-        ],
-    }
-    return start, body
-
-
-async def _reply(send: Send, status: int, code: str, message: str) -> None:
-    start, body = _json_error(status, code, message)
-    await send(start)  # type: ignore[arg-type]
-    await send({"type": "http.response.body", "body": body})
+def settings_of(scope: Scope) -> Settings:
+    """The settings this request is answered with: read once, by the guard, as it arrived."""
+    return scope["state"]["settings"]
 
 
 class RequestGuard:
@@ -67,46 +41,44 @@ class RequestGuard:
         self._allowlists_for: Settings | None = None
         self.max_body_bytes = settings().max_body_bytes
 
-    def _refresh_allowlists(self) -> None:
-        """Origins and hosts may change in the settings window; recompute when they do."""
+    def _snapshot(self, scope: Scope) -> None:
+        """Take this request's settings; recompute the allowlists when they have changed (the
+        settings window may add an origin while the server runs)."""
         current = self._settings()
+        scope.setdefault("state", {})["settings"] = current
         if current is self._allowlists_for:
             return
         self._allowlists_for = current
-        self.allowed_hosts = LOOPBACK_HOSTS | {current.host.lower(), *current.allowed_hosts}
-        self.allowed_origins = own_origins(current.port) | {
-            origin.lower() for origin in current.allowed_origins
-        }
+        self.allowed_hosts = hosts.allowed_hosts(current)
+        self.allowed_origins = hosts.allowed_origins(current)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        self._refresh_allowlists()
+        self._snapshot(scope)
         headers = dict(scope["headers"])
 
-        host = host_name(headers.get(b"host", b"").decode("latin-1"))
+        host = hosts.host_of(headers.get(b"host", b"").decode("latin-1"))
         if host not in self.allowed_hosts:
-            await _reply(
-                send,
+            await error_response(
                 421,
                 "host_not_allowed",
                 "This server only answers requests addressed to localhost; add the host name to "
                 "CHATKIT_DESK_ALLOWED_HOSTS if it is really yours.",
-            )
+            )(scope, receive, send)
             return
 
         origin = headers.get(b"origin")
         if origin is not None:
             origin_text = origin.decode("latin-1").lower().rstrip("/")
             if origin_text not in self.allowed_origins:
-                await _reply(
-                    send,
+                await error_response(
                     403,
                     "origin_not_allowed",
                     f"Requests from {origin_text} are not allowed; add it to "
                     "CHATKIT_DESK_ALLOWED_ORIGINS (or the allowed origins in Settings).",
-                )
+                )(scope, receive, send)
                 return
             if scope["method"] == "OPTIONS" and b"access-control-request-method" in headers:
                 await self._preflight(send, origin)
@@ -115,7 +87,7 @@ class RequestGuard:
 
         declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
-            await self._too_large(send)
+            await self._too_large(scope, receive, send)
             return
         await self._call_with_body_limit(scope, receive, send)
 
@@ -141,16 +113,15 @@ class RequestGuard:
             await self.app(scope, limited_receive, tracking_send)
         except BodyTooLarge:
             if not started:
-                await self._too_large(send)
+                await self._too_large(scope, receive, send)
 
-    async def _too_large(self, send: Send) -> None:
-        await _reply(
-            send,
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await error_response(
             413,
             "body_too_large",
             f"The request body is larger than {self.max_body_bytes} bytes "
             "(CHATKIT_DESK_MAX_BODY_BYTES).",
-        )
+        )(scope, receive, send)
 
     @staticmethod
     async def _preflight(send: Send, origin: bytes) -> None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from backend.web.errors import ApiError
 
@@ -61,6 +62,15 @@ class StreamSlots:
             )
         self._active[user_id] = self._active.get(user_id, 0) + 1
         self._active_total += 1
+
+    @contextmanager
+    def slot(self, user_id: str) -> Iterator[None]:
+        """One stream of ``user_id``'s, for as long as the ``with`` block runs; 429 if none."""
+        self.acquire(user_id)
+        try:
+            yield
+        finally:
+            self.release(user_id)
 
     def release(self, user_id: str) -> None:
         remaining = self._active.get(user_id, 1) - 1

@@ -20,9 +20,9 @@ from fastapi.responses import (
 
 from backend.resources import web_dir
 from backend.tokens import SESSION, SESSION_TTL_SECONDS, TokenRejected
-from backend.web.auth import user_from_session
+from backend.web.auth import session_cookie, signed_in
 from backend.web.errors import ApiError
-from backend.web.services import services
+from backend.web.services import services, settings_of
 
 router = APIRouter()
 
@@ -50,7 +50,7 @@ async def login(request: Request, token: str = "") -> Response:
     session = desk.tokens.issue(grant.subject, SESSION_TTL_SECONDS, purpose=SESSION)
     response = RedirectResponse("/", status_code=303, headers=NO_STORE)
     response.set_cookie(
-        desk.session_cookie,
+        session_cookie(settings_of(request)),
         session,
         max_age=SESSION_TTL_SECONDS,
         httponly=True,
@@ -61,21 +61,9 @@ async def login(request: Request, token: str = "") -> Response:
     return response
 
 
-def _signed_in(request: Request) -> bool:
-    desk = services(request)
-    cookie = request.cookies.get(desk.session_cookie)
-    if not cookie:
-        return False
-    try:
-        user_from_session(desk.tokens, cookie)
-    except ApiError:
-        return False
-    return True
-
-
 @router.get("/", response_model=None)
 async def index(request: Request) -> Response:
-    if not _signed_in(request):
+    if not signed_in(request):
         return sign_in_page("You are not signed in here yet.")
     return FileResponse(web_dir() / "index.html", headers={"Cache-Control": "no-cache"})
 
@@ -83,9 +71,9 @@ async def index(request: Request) -> Response:
 @router.get("/config.json", response_model=None)
 async def page_config(request: Request) -> Response:
     """What the built-in page needs to know: where ChatKit lives and which client to use."""
-    if not _signed_in(request):
+    if not signed_in(request):
         raise ApiError(401, "not_signed_in", "Sign in first: open the chat from the tray.")
-    settings = services(request).settings
+    settings = settings_of(request)
     return JSONResponse(
         {
             "api_url": "/chatkit",
@@ -106,7 +94,7 @@ async def developer_docs() -> Response:
 
 @router.get("/static/{path:path}", response_model=None)
 async def static_file(request: Request, path: str) -> Response:
-    if not _signed_in(request):
+    if not signed_in(request):
         raise ApiError(401, "not_signed_in", "Sign in first: open the chat from the tray.")
     root = (web_dir() / "static").resolve()
     target = (root / path).resolve()

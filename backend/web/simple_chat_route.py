@@ -32,10 +32,11 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from backend.chat.context import RequestContext
+from backend.context import RequestContext
 from backend.web import chatkit_requests, sse
+from backend.web.auth import current_user
 from backend.web.errors import ApiError
-from backend.web.services import current_user, json_body, services
+from backend.web.services import json_body, services
 
 router = APIRouter()
 
@@ -98,8 +99,7 @@ async def simple_chat(
 ) -> StreamingResponse:
     desk = services(request)
     chatkit_request = _to_chatkit(_parse(await json_body(request)))
-    await chatkit_requests.check(chatkit_request, desk.store, user, desk.settings.max_message_chars)
-    desk.streams.acquire(user.user_id)
+    await chatkit_requests.check(chatkit_request, desk.store, user)
     events = desk.chatkit.stream_events(chatkit_request, user)
     conversation_id = getattr(chatkit_request.params, "thread_id", None)
 
@@ -142,7 +142,7 @@ async def simple_chat(
             "data": {"code": "internal_error", "message": "The server hit an unexpected error."},
         }
     )
-    return sse.response(frames(), failure, lambda: desk.streams.release(user.user_id))
+    return sse.response(frames(), failure, desk.streams.slot(user.user_id))
 
 
 def _simple_item(item: AssistantMessageItem) -> dict[str, object]:

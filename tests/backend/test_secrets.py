@@ -59,18 +59,22 @@ def test_keyring_failures_become_explanations(
             secrets.set_provider_key("openai", "sk-x", data_dir=tmp_path)
         with pytest.raises(secrets.KeyringUnavailable):
             secrets.delete_provider_key("openai", data_dir=tmp_path)
-        assert explanation in (secrets.jwt_secret().problem or "")
+        signing = secrets.jwt_secret(None, tmp_path)
+        assert signing.source == "file", "without a keyring the secret is kept in a file"
     finally:
         keyring.set_keyring(previous)
 
 
-def test_jwt_secret_is_generated_once_and_kept(memory_keyring: MemoryKeyring) -> None:
-    first = secrets.jwt_secret()
-    second = secrets.jwt_secret()
+def test_jwt_secret_is_generated_once_and_kept(
+    memory_keyring: MemoryKeyring, tmp_path: Path
+) -> None:
+    first = secrets.jwt_secret(None, tmp_path)
+    second = secrets.jwt_secret(None, tmp_path)
     assert first.found and first.source == "keyring"
     assert first.value == second.value
     assert len(first.value or "") >= 48
-    assert secrets.jwt_secret("configured-" + "x" * 32).source == "environment"
+    assert not (tmp_path / secrets.JWT_SECRET_FILE).exists()
+    assert secrets.jwt_secret("configured-" + "x" * 32, tmp_path).source == "environment"
 
 
 def test_backend_warning_for_unsafe_backends(memory_keyring: MemoryKeyring) -> None:

@@ -21,7 +21,7 @@ from tests.support.desk_process import REPO_ROOT
 
 def launch_tray(data_dir: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "-m", "backend", "tray", "--data-dir", str(data_dir)],
+        [sys.executable, "-m", "chatkit_desk", "tray", "--data-dir", str(data_dir)],
         cwd=REPO_ROOT,
         env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
         stdout=subprocess.PIPE,

@@ -13,6 +13,7 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
+from backend.tokens import TokenAuthority
 from desktop.app import DeskApp
 from desktop.autostart import XdgAutostart
 from desktop.icons import state_icon
@@ -105,10 +106,11 @@ def test_copy_access_token_gives_a_token_the_server_accepts(qtbot: QtBot, desk: 
     assert answer.status_code == 200
 
 
-def test_copy_access_token_without_a_signing_secret_changes_nothing(
-    desk: DeskApp, monkeypatch: pytest.MonkeyPatch
+def test_copy_access_token_without_a_keyring_uses_the_secret_kept_in_the_data_dir(
+    desk: DeskApp, monkeypatch: pytest.MonkeyPatch, data_dir: Path
 ) -> None:
-    """The in-memory keyring is empty and unusable here: no secret, so no token, and no crash."""
+    """With no keyring to keep it, the signing secret is kept in a file only its owner can read
+    (as the server does it), so the token copied here is one the server accepts."""
     assert desk.tray is not None
     monkeypatch.delenv("CHATKIT_DESK_JWT_SECRET")
     monkeypatch.setattr("backend.secrets._read", _keyring_locked)
@@ -116,7 +118,10 @@ def test_copy_access_token_without_a_signing_secret_changes_nothing(
 
     desk.tray.copy_token_action.trigger()
 
-    assert QGuiApplication.clipboard().text() == "before"
+    token = QGuiApplication.clipboard().text()
+    secret_file = data_dir / "jwt-secret"
+    assert secret_file.stat().st_mode & 0o777 == 0o600
+    assert TokenAuthority(secret_file.read_text()).subject_of(token) == "local"
 
 
 def _keyring_locked(account: str) -> object:

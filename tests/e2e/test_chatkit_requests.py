@@ -294,6 +294,7 @@ def test_health_is_open_and_has_no_secrets(openai_desk: DeskProcess) -> None:
     assert body == {
         "status": "ok",
         "app": "chatkit-desk",
+        "ready": True,
         "version": body["version"],
         "provider": "openai",
         "model": "fake-gpt",

@@ -108,9 +108,42 @@ def test_token_secret_from_the_keyring_is_shared_with_the_server(
     assert DeskClient(desk.url, make_token(user)).list_threads().status == 401
 
 
-def test_token_without_keyring_or_secret_says_what_to_do(env: dict[str, str]) -> None:
+def test_headless_quick_start_without_a_keyring(
+    env: dict[str, str], tmp_path: Path, desk_factory: Callable[..., DeskProcess], user: str
+) -> None:
+    """The README's quick start on a box with no keyring: the key from the environment, a
+    token minted before the server starts, and still valid after a restart."""
     del env["CHATKIT_DESK_JWT_SECRET"]
     no_keyring = {**env, "PYTHON_KEYRING_BACKEND": "tests.support.keyrings.NoKeyring"}
+    minted = run_cli(["token", "--sub", user], no_keyring)
+    assert minted.returncode == 0, minted.stderr
+    token = minted.stdout.strip()
+    secret_file = tmp_path / "data" / "jwt-secret"
+    assert secret_file.stat().st_mode & 0o777 == 0o600
+
+    status = run_cli(["keys", "status"], no_keyring).stdout
+    assert f"token signing secret: kept in {secret_file}" in status
+
+    server = {**no_keyring, "OPENAI_API_KEY": "sk-headless-1234"}
+    for _ in range(2):  # the token outlives the server that accepted it
+        desk = desk_factory(tmp_path / "data", unset=("CHATKIT_DESK_JWT_SECRET",), **server)
+        client = DeskClient(desk.url, token)
+        assert client.list_threads().status == 200
+        assert client.create_thread("hello").errors == []
+        desk.stop()
+
+
+def test_token_without_any_place_for_the_secret_says_what_to_do(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    del env["CHATKIT_DESK_JWT_SECRET"]
+    not_a_folder = tmp_path / "a-file"
+    not_a_folder.write_text("")
+    no_keyring = {
+        **env,
+        "PYTHON_KEYRING_BACKEND": "tests.support.keyrings.NoKeyring",
+        "CHATKIT_DESK_DATA_DIR": str(not_a_folder / "data"),
+    }
     message = one_line_error(run_cli(["token"], no_keyring), 1)
     assert "CHATKIT_DESK_JWT_SECRET" in message
 
@@ -120,7 +153,7 @@ def test_busy_port_is_one_line_with_the_fix(env: dict[str, str]) -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        message = one_line_error(run_cli(["serve", "--port", str(port)], env))
+        message = one_line_error(run_cli(["serve", "--port", str(port)], env), 3)
     assert f"port {port} on 127.0.0.1 is already in use" in message
     assert "--port" in message and "CHATKIT_DESK_PORT" in message
 

@@ -58,7 +58,7 @@ def run_cli(
     args: list[str], env: dict[str, str], stdin: str = ""
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "backend", *args],
+        [sys.executable, "-m", "chatkit_desk", *args],
         cwd=REPO_ROOT,
         env=env,
         input=stdin,
@@ -85,7 +85,7 @@ class DeskProcess:
     def start(self, timeout: float = 60) -> DeskProcess:
         with self.log_file.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "backend", *self.command],
+                [sys.executable, "-m", "chatkit_desk", *self.command],
                 cwd=REPO_ROOT,
                 env=self.env,
                 stdout=log,
@@ -95,13 +95,18 @@ class DeskProcess:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"server exited early:\n{self.log()}")
-            try:
-                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
-                    return self
-            except httpx.TransportError:
-                pass
+            if self.ready():
+                return self
             time.sleep(0.05)
-        raise RuntimeError(f"server did not answer /health in {timeout}s:\n{self.log()}")
+        raise RuntimeError(f"server was not ready in {timeout}s:\n{self.log()}")
+
+    def ready(self) -> bool:
+        """Whether ``/health`` says the chat stack is loaded (not merely that it answers)."""
+        try:
+            answer = httpx.get(f"{self.url}/health", timeout=5)
+        except httpx.TransportError:
+            return False
+        return answer.status_code == 200 and answer.json().get("ready") is True
 
     def log(self) -> str:
         return self.log_file.read_text(errors="replace") if self.log_file.exists() else ""

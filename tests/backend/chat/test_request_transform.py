@@ -124,12 +124,21 @@ async def test_data_that_is_not_plain_json_goes_through_the_library(odd_value: o
 
 async def test_the_client_sends_the_body_through_the_fast_path(monkeypatch) -> None:
     calls: list[object] = []
+    fast_path: list[object] = []
 
     async def library_walk(data: object, expected_type: object) -> object:
         calls.append(expected_type)
         raise AssertionError("the library's walk was used for a plain request")
 
+    async def counted(data: object, expected_type: object) -> object:
+        fast_path.append(expected_type)
+        return await request_transform.async_transform(data, expected_type)
+
     monkeypatch.setattr(request_transform, "_library_async_transform", library_walk)
+    monkeypatch.setattr(library, "async_transform", library.async_transform)  # undone after
+    request_transform.install()
+    assert library.async_transform is request_transform.async_transform
+    monkeypatch.setattr(library, "async_transform", counted)
     sent: list[dict] = []
 
     def answer(request: httpx2.Request) -> httpx2.Response:
@@ -147,6 +156,6 @@ async def test_the_client_sends_the_body_through_the_fast_path(monkeypatch) -> N
         await client.responses.create(
             **{k: v for k, v in body.items() if k not in ("temperature", "top_p", "store")}
         )
-    assert library.async_transform is request_transform.async_transform
+    assert fast_path, "openai's resources no longer reach _transform.async_transform"
     assert sent and sent[0]["input"] == body["input"]
     assert calls == []

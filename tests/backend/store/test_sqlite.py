@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -21,19 +21,26 @@ from chatkit.types import (
     UserMessageTextContent,
 )
 
-from backend.chat.context import RequestContext
 from backend.store import SQLiteStore
+from backend.store.database import open_database
+from backend.store.migrations import SQLITE, latest
+from tests.support.contexts import context_for
 
-ALICE = RequestContext("alice")
-BOB = RequestContext("bob")
+ALICE = context_for("alice")
+BOB = context_for("bob")
 NOW = datetime(2026, 1, 1, 12, 0, 0)  # identical timestamps: order must not depend on them
 
 
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SQLiteStore]:
-    sqlite_store = SQLiteStore(tmp_path / "db.sqlite3")
-    yield sqlite_store
-    sqlite_store.close()
+def database(tmp_path: Path) -> Iterator[sqlite3.Connection]:
+    db = open_database(tmp_path / "db.sqlite3")
+    yield db
+    db.close()
+
+
+@pytest.fixture
+def store(database: sqlite3.Connection) -> SQLiteStore:
+    return SQLiteStore(database)
 
 
 def thread(thread_id: str, title: str | None = None) -> ThreadMetadata:
@@ -59,10 +66,10 @@ def reply(item_id: str, thread_id: str, text: str = "hello") -> AssistantMessage
     )
 
 
-async def test_wal_mode_and_schema(store: SQLiteStore) -> None:
-    with sqlite3.connect(store.path) as db:
+async def test_wal_mode_and_the_latest_schema(tmp_path: Path, store: SQLiteStore) -> None:
+    with sqlite3.connect(tmp_path / "db.sqlite3") as db:
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert db.execute("PRAGMA user_version").fetchone()[0] == 1
+        assert db.execute("PRAGMA user_version").fetchone()[0] == latest(SQLITE)
 
 
 async def test_thread_round_trip_and_update(store: SQLiteStore) -> None:
@@ -182,7 +189,9 @@ async def test_delete_item(store: SQLiteStore) -> None:
         await store.delete_thread_item("t1", "m1", ALICE)
 
 
-async def test_delete_thread_removes_its_items_and_attachments(store: SQLiteStore) -> None:
+async def test_delete_thread_removes_its_items_and_attachments(
+    store: SQLiteStore, database: sqlite3.Connection
+) -> None:
     await store.save_thread(thread("t1"), ALICE)
     await store.add_thread_item("t1", reply("m1", "t1"), ALICE)
     attachment = FileAttachment(id="a1", name="f.txt", mime_type="text/plain", thread_id="t1")
@@ -194,8 +203,7 @@ async def test_delete_thread_removes_its_items_and_attachments(store: SQLiteStor
         await store.load_thread("t1", ALICE)
     with pytest.raises(NotFoundError):
         await store.load_attachment("a1", ALICE)
-    with sqlite3.connect(store.path) as db:
-        assert db.execute("SELECT count(*) FROM items").fetchone()[0] == 0
+    assert database.execute("SELECT count(*) FROM items").fetchone()[0] == 0
 
 
 async def test_attachment_metadata(store: SQLiteStore) -> None:
@@ -242,17 +250,19 @@ async def test_users_never_see_each_others_rows(store: SQLiteStore) -> None:
 
 
 async def test_data_survives_reopening(tmp_path: Path) -> None:
-    first = SQLiteStore(tmp_path / "db.sqlite3")
+    first_db = open_database(tmp_path / "db.sqlite3")
+    first = SQLiteStore(first_db)
     await first.save_thread(thread("t1", title="kept"), ALICE)
     await first.add_thread_item("t1", user_message("m1", "t1"), ALICE)
-    first.close()
+    first_db.close()
 
-    second = SQLiteStore(tmp_path / "db.sqlite3")
+    second_db = open_database(tmp_path / "db.sqlite3")
+    second = SQLiteStore(second_db)
     assert (await second.load_thread("t1", ALICE)).title == "kept"
     assert [i.id for i in (await second.load_thread_items("t1", None, 5, "asc", ALICE)).data] == [
         "m1"
     ]
-    second.close()
+    second_db.close()
 
 
 async def test_generated_ids_are_unique_and_typed(store: SQLiteStore) -> None:

@@ -1,4 +1,4 @@
-"""The start-up warm-up leaves nothing for the first turn to import or build.
+"""Loading the chat stack at start-up leaves nothing for the first turn to import or build.
 
 Each case runs in a fresh interpreter: in this test process other tests have long since loaded
 and built everything, which would hide a warm-up that does nothing.
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 LAZY_MODULES = (
     "jwt",
@@ -24,10 +24,11 @@ LAZY_MODULES = (
 
 PROBE = """
 import json, sys
-from backend.chat.providers import ProviderRegistry
-from backend.chat.warm_up import TYPES_OF_A_TURN, models_in, warm_up
+from backend.chat.warm_up import TYPES_OF_A_TURN, models_in
 from backend.secrets import KeyCache
-from backend.settings import load_settings
+from backend.serve import load_chat_app
+from backend.settings import LiveSettings
+from backend.store.database import open_database
 from backend.tokens import TokenAuthority
 
 def state():
@@ -36,10 +37,15 @@ def state():
         "loaded": [name for name in json.loads(sys.argv[2]) if name in sys.modules],
     }
 
-settings = load_settings(sys.argv[1])
-providers = ProviderRegistry(KeyCache(settings.data_dir))
+live_settings = LiveSettings(sys.argv[1])
+settings = live_settings.current()
 before = state()
-warm_up(TokenAuthority("s" * 64), providers, settings)
+load_chat_app(
+    live_settings,
+    TokenAuthority("s" * 64),
+    KeyCache(settings.data_dir),
+    open_database(settings.database_file),
+)
 print(json.dumps({"before": before, "after": state()}))
 """
 
@@ -80,13 +86,12 @@ def test_a_failing_warm_up_is_logged_and_the_server_starts_anyway(
 ) -> None:
     from backend.chat.warm_up import warm_up
     from backend.settings import load_settings
-    from backend.tokens import TokenAuthority
 
     class BrokenProviders:
         def build_agent(self, settings: object) -> None:
             raise RuntimeError("the keyring fell over")
 
-    warm_up(TokenAuthority("s" * 64), BrokenProviders(), load_settings(tmp_path))  # type: ignore[arg-type]
+    warm_up(BrokenProviders(), load_settings(tmp_path))  # type: ignore[arg-type]
 
     assert "warming up for the first turn failed" in caplog.text
     assert "the keyring fell over" in caplog.text

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from backend.settings import Settings
 
 
 @dataclass(frozen=True, slots=True)
 class RequestContext:
     user_id: str
     """The token's ``sub``: every thread, item and attachment is scoped to it."""
+    settings: Settings = field(repr=False, compare=False)
+    """The settings this request is answered with, taken once as it arrived."""

@@ -14,15 +14,17 @@ from chatkit.types import (
     UserMessageTextContent,
 )
 
-from backend.chat.context import RequestContext
 from backend.chat.history import HISTORY_ITEM_LIMIT, recent_history
 from backend.store import SQLiteStore
+from backend.store.database import open_database
+from tests.support.contexts import context_for
 
-USER = RequestContext("u")
+USER = context_for("u")
 
 
 async def test_only_the_latest_items_oldest_first(tmp_path: Path) -> None:
-    store = SQLiteStore(tmp_path / "db.sqlite3")
+    database = open_database(tmp_path / "db.sqlite3")
+    store = SQLiteStore(database)
     thread = ThreadMetadata(id="t", created_at=datetime.now())
     await store.save_thread(thread, USER)
     for turn in range(60):
@@ -54,4 +56,4 @@ async def test_only_the_latest_items_oldest_first(tmp_path: Path) -> None:
     assert history[-1] == {"role": "assistant", "content": "answer 59"}
     assert history[0]["role"] == "user"
     assert history[0]["content"] == [{"type": "input_text", "text": "question 40"}]
-    store.close()
+    database.close()

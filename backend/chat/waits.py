@@ -1,0 +1,65 @@
+"""How long a turn waits for the provider: for the first token, between two, and in all."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from chatkit.types import ThreadItemUpdatedEvent, ThreadStreamEvent
+
+from backend.settings import Settings
+
+
+class UpstreamTimeout(Exception):
+    def __init__(self, seconds: float, whole_turn: bool) -> None:
+        super().__init__(seconds)
+        self.seconds = seconds
+        self.whole_turn = whole_turn
+
+
+@dataclass(frozen=True)
+class Waits:
+    first: float
+    """Longest wait for the first text (reasoning models may need longer)."""
+    between: float
+    """Longest wait between two events once text arrives."""
+    whole_turn: float
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Waits:
+        return cls(
+            first=settings.first_token_timeout or settings.upstream_timeout,
+            between=settings.upstream_timeout,
+            whole_turn=settings.turn_timeout,
+        )
+
+
+async def bounded_waits(
+    events: AsyncIterator[ThreadStreamEvent], waits: Waits
+) -> AsyncIterator[ThreadStreamEvent]:
+    """Relay ``events``; raise ``UpstreamTimeout`` when the provider keeps us waiting too long.
+
+    Each wait for the next event is bounded (``waits.first`` until text starts to arrive), and
+    so is the whole turn. Only the wait for the provider counts: the clock is stopped while an
+    event is handed on, so a slow client never counts against the provider.
+    """
+    loop = asyncio.get_running_loop()
+    turn_deadline = loop.time() + waits.whole_turn
+    iterator = aiter(events)
+    wait, whole_turn = waits.first, False
+    try:
+        async with asyncio.timeout(None) as deadline:
+            while True:
+                whole_turn = loop.time() + wait >= turn_deadline
+                deadline.reschedule(min(loop.time() + wait, turn_deadline))
+                try:
+                    event = await anext(iterator)
+                except StopAsyncIteration:
+                    return
+                deadline.reschedule(None)
+                if isinstance(event, ThreadItemUpdatedEvent):  # text has started to arrive
+                    wait = waits.between
+                yield event
+    except TimeoutError:
+        raise UpstreamTimeout(waits.whole_turn if whole_turn else wait, whole_turn) from None

@@ -1,0 +1,75 @@
+"""The database schema, as numbered migrations applied in order.
+
+A database records the number of the last migration applied to it (SQLite: ``PRAGMA
+user_version``). At start the missing ones are applied, each in its own transaction, so an older
+database is upgraded in place and a new one is built by the same steps. A number is never reused
+and a migration is never edited once released: a change is a new migration. Team mode (Postgres)
+gets its own SQL under the same numbers, so both stores always describe the same version.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    purpose: str
+    sql: str
+
+
+SQLITE: tuple[Migration, ...] = (
+    Migration(
+        1,
+        "threads, their items and attachments, each owned by a user",
+        """
+        CREATE TABLE threads (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            id TEXT NOT NULL UNIQUE,
+            user_id TEXT NOT NULL,
+            data TEXT NOT NULL
+        );
+        CREATE INDEX threads_by_user ON threads (user_id, seq);
+        CREATE TABLE items (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            thread_id TEXT NOT NULL REFERENCES threads (id) ON DELETE CASCADE,
+            id TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            data TEXT NOT NULL,
+            UNIQUE (thread_id, id)
+        );
+        CREATE INDEX items_by_thread ON items (thread_id, seq);
+        CREATE TABLE attachments (
+            id TEXT PRIMARY KEY,
+            user_id TEXT NOT NULL,
+            thread_id TEXT REFERENCES threads (id) ON DELETE CASCADE,
+            data TEXT NOT NULL
+        );
+        """,
+    ),
+    Migration(
+        2,
+        "an answer the provider cut short is marked as such",
+        "ALTER TABLE items ADD COLUMN incomplete INTEGER NOT NULL DEFAULT 0;",
+    ),
+    Migration(
+        3,
+        "sign-in links already used (each works once)",
+        """
+        CREATE TABLE IF NOT EXISTS used_login_tokens (
+            token_id TEXT PRIMARY KEY,
+            expires_at INTEGER NOT NULL
+        );
+        """,
+    ),
+)
+
+
+def latest(migrations: tuple[Migration, ...]) -> int:
+    return migrations[-1].version
+
+
+def pending(migrations: tuple[Migration, ...], current: int) -> tuple[Migration, ...]:
+    """The migrations a database at version ``current`` still needs, in order."""
+    return tuple(migration for migration in migrations if migration.version > current)

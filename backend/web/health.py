@@ -1,0 +1,18 @@
+"""What ``GET /health`` answers: who this is, whether it is ready and can chat; never a secret."""
+
+from __future__ import annotations
+
+from backend import __version__, secrets
+from backend.settings import Settings
+from backend.supervision import health_answer
+
+
+def health_payload(settings: Settings, keys: secrets.KeyCache, ready: bool) -> dict[str, object]:
+    """``ready`` is false while the chat stack is still loading (``DeferredApp``)."""
+    return health_answer(
+        ready,
+        version=__version__,
+        provider=settings.provider,
+        model=settings.model,
+        key_configured=keys.lookup(settings.provider).found,
+    )

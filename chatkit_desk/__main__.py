@@ -1,0 +1,5 @@
+import sys
+
+from chatkit_desk.cli import main
+
+sys.exit(main())
