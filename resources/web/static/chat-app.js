@@ -3,6 +3,7 @@
 // which go through the escape-first Markdown renderer.
 
 import { ChatKitClient, ChatKitError, userInput } from "./chatkit-client.js";
+import { errorText, parseDate, shortDate, threadFromHash } from "./format.js";
 import { renderMarkdown } from "./markdown.js";
 
 const THREAD_KEY = "chatkit-desk.thread";
@@ -139,13 +140,13 @@ class ChatApp {
     });
     d.log.addEventListener("click", (event) => this.onLogClick(event));
     window.addEventListener("hashchange", () => {
-      const id = threadFromHash();
+      const id = threadFromHash(location.hash);
       if (id && id !== this.threadId) this.openThread(id);
     });
 
     this.showEmpty();
     this.loadThreads();
-    const saved = threadFromHash() || localStorage.getItem(THREAD_KEY);
+    const saved = threadFromHash(location.hash) || localStorage.getItem(THREAD_KEY);
     if (saved) this.openThread(saved, { restoring: true });
     d.input.focus();
   }
@@ -706,11 +707,6 @@ function lastUserItemId(items) {
   return last;
 }
 
-function threadFromHash() {
-  const id = decodeURIComponent(location.hash.slice(1));
-  return /^[\w-]{1,200}$/.test(id) ? id : null;
-}
-
 function iconButton(action, label, svg) {
   const button = document.createElement("button");
   button.type = "button";
@@ -741,29 +737,4 @@ function flash(button, text) {
   const before = button.textContent;
   button.textContent = text;
   setTimeout(() => (button.textContent = before), 1500);
-}
-
-function errorText(code) {
-  return code === "stream.error"
-    ? "The server could not finish the answer. Try again."
-    : `Something went wrong (${code || "unknown error"}).`;
-}
-
-function parseDate(value) {
-  if (!value) return null;
-  const date = new Date(value); // the server's times are local, without a zone
-  return Number.isNaN(date.getTime()) ? null : date;
-}
-
-function shortDate(date) {
-  const now = new Date();
-  if (date.toDateString() === now.toDateString()) {
-    return date.toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" });
-  }
-  const sameYear = date.getFullYear() === now.getFullYear();
-  return date.toLocaleDateString(undefined, {
-    day: "numeric",
-    month: "short",
-    ...(sameYear ? {} : { year: "numeric" }),
-  });
 }
