@@ -3,11 +3,11 @@
 // which go through the escape-first Markdown renderer.
 
 import { ChatKitClient, ChatKitError, userInput } from "./chatkit-client.js";
-import { errorText, parseDate, shortDate, threadFromHash } from "./format.js";
+import { errorText, threadFromHash } from "./format.js";
 import { renderMarkdown } from "./markdown.js";
+import { Sidebar, ThreadList, UNTITLED } from "./thread-list.js";
 
 const THREAD_KEY = "chatkit-desk.thread";
-const UNTITLED = "New chat";
 
 const LAYOUT = `
 <div class="app" data-client="builtin">
@@ -52,11 +52,6 @@ const LAYOUT = `
   </main>
 </div>`;
 
-const ICON_RENAME =
-  '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M4 20h4L19 9l-4-4L4 16zM13.5 6.5l4 4"/></svg>';
-const ICON_DELETE =
-  '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M5 7h14M10 7V4h4v3M7 7l1 13h8l1-13"/></svg>';
-
 export function startBuiltinClient(root, config, reason) {
   root.innerHTML = LAYOUT;
   document.documentElement.dataset.client = "builtin";
@@ -75,7 +70,6 @@ class ChatApp {
       heading: $("thread-heading"),
       badge: $("model-badge"),
       toggle: $("threads-toggle"),
-      sidebar: $("sidebar"),
       backdrop: $("backdrop"),
       newChat: $("new-chat"),
       list: $("thread-list"),
@@ -93,8 +87,25 @@ class ChatApp {
     };
     this.dom.badge.textContent = [config.provider, config.model].filter(Boolean).join(" · ");
     this.dom.note.textContent = `Built-in client (${reason}).`;
-    this.threads = [];
-    this.threadsAfter = null;
+    this.threadList = new ThreadList(this.dom, this.client, {
+      currentId: () => this.threadId,
+      open: (id) => {
+        this.sidebar.close();
+        if (id !== this.threadId) this.openThread(id);
+        this.dom.input.focus();
+      },
+      renamed: (id, title) => {
+        if (id === this.threadId) this.setTitle(title);
+      },
+      deleting: (id) => {
+        if (id === this.threadId && this.streaming) this.stop();
+      },
+      deleted: (id) => {
+        if (id === this.threadId) this.newChat();
+      },
+      failed: (message) => this.showError(message),
+    });
+    this.sidebar = new Sidebar(element, this.dom);
     this.threadId = null;
     this.title = null;
     this.items = new Map(); // item id -> {el, type, parts}
@@ -123,21 +134,11 @@ class ChatApp {
     d.stop.addEventListener("click", () => this.stop());
     d.newChat.addEventListener("click", () => {
       this.newChat();
-      this.closeSidebar();
+      this.sidebar.close();
       d.input.focus();
     });
-    d.more.addEventListener("click", () => this.loadThreads({ more: true }));
     d.retry.addEventListener("click", () => this.retry());
     d.dismiss.addEventListener("click", () => this.hideError());
-    d.list.addEventListener("click", (event) => this.onListClick(event));
-    d.toggle.addEventListener("click", () => (this.sidebarOpen() ? this.closeSidebar() : this.openSidebar()));
-    d.backdrop.addEventListener("click", () => this.closeSidebar());
-    this.el.addEventListener("keydown", (event) => {
-      if (event.key === "Escape" && this.sidebarOpen()) {
-        this.closeSidebar();
-        d.toggle.focus();
-      }
-    });
     d.log.addEventListener("click", (event) => this.onLogClick(event));
     window.addEventListener("hashchange", () => {
       const id = threadFromHash(location.hash);
@@ -145,163 +146,10 @@ class ChatApp {
     });
 
     this.showEmpty();
-    this.loadThreads();
+    this.threadList.load();
     const saved = threadFromHash(location.hash) || localStorage.getItem(THREAD_KEY);
     if (saved) this.openThread(saved, { restoring: true });
     d.input.focus();
-  }
-
-  // Thread list
-
-  async loadThreads({ more = false } = {}) {
-    try {
-      const page = await this.client.listThreads({ limit: 30, after: more ? this.threadsAfter : null });
-      const fresh = page.data || [];
-      if (more) {
-        const known = new Set(this.threads.map((t) => t.id));
-        this.threads.push(...fresh.filter((t) => !known.has(t.id)));
-      } else {
-        // Keep a thread created by a stream that the list does not have yet.
-        const ids = new Set(fresh.map((t) => t.id));
-        const local = this.threads.filter((t) => t.id === this.threadId && !ids.has(t.id));
-        this.threads = [...local, ...fresh];
-      }
-      this.threadsAfter = page.has_more ? page.after : null;
-      this.dom.more.hidden = !page.has_more;
-      this.renderThreadList();
-    } catch (error) {
-      this.showError(`Could not load the chats: ${error.message}`);
-    }
-  }
-
-  renderThreadList() {
-    const rows = this.threads.map((thread) => this.threadRow(thread));
-    if (!rows.length) {
-      const empty = document.createElement("li");
-      empty.className = "thread-empty";
-      empty.textContent = "No chats yet.";
-      rows.push(empty);
-    }
-    this.dom.list.replaceChildren(...rows);
-  }
-
-  threadRow(thread) {
-    const li = document.createElement("li");
-    li.className = "thread";
-    li.dataset.threadId = thread.id;
-    const title = thread.title || UNTITLED;
-
-    const open = document.createElement("button");
-    open.type = "button";
-    open.className = "thread-open";
-    open.dataset.action = "open";
-    if (thread.id === this.threadId) open.setAttribute("aria-current", "page");
-    const name = document.createElement("span");
-    name.className = "thread-title";
-    name.textContent = title;
-    const time = document.createElement("time");
-    time.className = "thread-date";
-    const date = parseDate(thread.created_at);
-    if (date) {
-      time.dateTime = date.toISOString();
-      time.textContent = shortDate(date);
-      time.title = date.toLocaleString();
-    }
-    open.append(name, time);
-
-    const rename = iconButton("rename", `Rename “${title}”`, ICON_RENAME);
-    const remove = iconButton("delete", `Delete “${title}”`, ICON_DELETE);
-    const actions = document.createElement("span");
-    actions.className = "thread-actions";
-    actions.append(rename, remove);
-    li.append(open, actions);
-    return li;
-  }
-
-  onListClick(event) {
-    const button = event.target.closest("button[data-action]");
-    if (!button) return;
-    const id = button.closest("li").dataset.threadId;
-    const action = button.dataset.action;
-    if (action === "open") {
-      this.closeSidebar();
-      if (id !== this.threadId) this.openThread(id);
-      this.dom.input.focus();
-    } else if (action === "rename") {
-      this.startRename(id);
-    } else if (action === "delete") {
-      this.deleteThread(id);
-    }
-  }
-
-  startRename(id) {
-    const li = this.dom.list.querySelector(`li[data-thread-id="${CSS.escape(id)}"]`);
-    const thread = this.threads.find((t) => t.id === id);
-    if (!li || !thread) return;
-    const form = document.createElement("form");
-    form.className = "rename-form";
-    const input = document.createElement("input");
-    input.type = "text";
-    input.value = thread.title || "";
-    input.maxLength = 200;
-    input.setAttribute("aria-label", "New name for the chat");
-    const save = document.createElement("button");
-    save.type = "submit";
-    save.textContent = "Save";
-    const cancel = document.createElement("button");
-    cancel.type = "button";
-    cancel.className = "quiet";
-    cancel.textContent = "Cancel";
-    form.append(input, save, cancel);
-    li.replaceChildren(form);
-    input.focus();
-    input.select();
-
-    const restore = () => {
-      this.renderThreadList();
-      this.dom.list.querySelector(`li[data-thread-id="${CSS.escape(id)}"] [data-action="rename"]`)?.focus();
-    };
-    cancel.addEventListener("click", restore);
-    input.addEventListener("keydown", (event) => {
-      if (event.key === "Escape") {
-        event.preventDefault();
-        event.stopPropagation();
-        restore();
-      }
-    });
-    form.addEventListener("submit", async (event) => {
-      event.preventDefault();
-      const title = input.value.trim();
-      if (!title || title === thread.title) return restore();
-      save.disabled = true;
-      try {
-        await this.client.renameThread(id, title);
-        thread.title = title;
-        if (id === this.threadId) this.setTitle(title);
-      } catch (error) {
-        this.showError(`Could not rename the chat: ${error.message}`);
-      }
-      restore();
-    });
-  }
-
-  async deleteThread(id) {
-    const thread = this.threads.find((t) => t.id === id);
-    const title = thread?.title || UNTITLED;
-    if (!confirm(`Delete “${title}”? This cannot be undone.`)) return;
-    try {
-      if (id === this.threadId && this.streaming) this.stop();
-      await this.client.deleteThread(id);
-    } catch (error) {
-      if (error.status !== 404) {
-        this.showError(`Could not delete the chat: ${error.message}`);
-        return;
-      }
-    }
-    this.threads = this.threads.filter((t) => t.id !== id);
-    this.renderThreadList();
-    if (id === this.threadId) this.newChat();
-    (this.dom.list.querySelector(".thread-open") || this.dom.newChat).focus();
   }
 
   // Threads
@@ -312,15 +160,15 @@ class ChatApp {
     this.setThread(null, null);
     this.hideError();
     this.showEmpty();
-    this.renderThreadList();
+    this.threadList.render();
   }
 
   async openThread(id, { restoring = false } = {}) {
     if (this.streaming) this.stop();
     const token = ++this.loadToken;
     this.hideError();
-    this.setThread(id, this.threads.find((t) => t.id === id)?.title ?? null);
-    this.renderThreadList();
+    this.setThread(id, this.threadList.titleOf(id));
+    this.threadList.render();
     this.dom.log.replaceChildren(notice("Loading…"));
     this.dom.log.setAttribute("aria-busy", "true");
     try {
@@ -328,12 +176,12 @@ class ChatApp {
       if (token !== this.loadToken) return;
       this.setThread(thread.id, thread.title);
       this.renderItems(items);
-      this.renderThreadList();
+      this.threadList.render();
     } catch (error) {
       if (token !== this.loadToken) return;
       this.setThread(null, null);
       this.showEmpty();
-      this.renderThreadList();
+      this.threadList.render();
       if (!(restoring && error.status === 404)) this.showError(error.message);
     } finally {
       if (token === this.loadToken) this.dom.log.removeAttribute("aria-busy");
@@ -508,7 +356,7 @@ class ChatApp {
         this.streaming = null;
         this.setBusy(false);
       }
-      this.loadThreads();
+      this.threadList.load();
     }
   }
 
@@ -524,16 +372,12 @@ class ChatApp {
     switch (event.type) {
       case "thread.created":
         this.setThread(event.thread.id, event.thread.title);
-        this.threads = [event.thread, ...this.threads.filter((t) => t.id !== event.thread.id)];
-        this.renderThreadList();
+        this.threadList.add(event.thread);
         break;
-      case "thread.updated": {
-        const known = this.threads.find((t) => t.id === event.thread.id);
-        if (known) known.title = event.thread.title;
+      case "thread.updated":
+        this.threadList.retitle(event.thread.id, event.thread.title);
         if (event.thread.id === this.threadId) this.setTitle(event.thread.title);
-        this.renderThreadList();
         break;
-      }
       case "thread.item.added":
       case "thread.item.done":
         this.onItem(run, event.item, event.type === "thread.item.done");
@@ -678,23 +522,6 @@ class ChatApp {
     input.style.height = "auto";
     input.style.height = `${input.scrollHeight + 2}px`;
   }
-
-  sidebarOpen() {
-    return this.el.classList.contains("sidebar-open");
-  }
-
-  openSidebar() {
-    this.el.classList.add("sidebar-open");
-    this.dom.toggle.setAttribute("aria-expanded", "true");
-    this.dom.backdrop.hidden = false;
-    (this.dom.list.querySelector('[aria-current="page"]') || this.dom.newChat).focus();
-  }
-
-  closeSidebar() {
-    this.el.classList.remove("sidebar-open");
-    this.dom.toggle.setAttribute("aria-expanded", "false");
-    this.dom.backdrop.hidden = true;
-  }
 }
 
 function partsOf(item) {
@@ -705,17 +532,6 @@ function lastUserItemId(items) {
   let last = null;
   for (const [id, entry] of items) if (entry.type === "user_message") last = id;
   return last;
-}
-
-function iconButton(action, label, svg) {
-  const button = document.createElement("button");
-  button.type = "button";
-  button.className = "icon-button";
-  button.dataset.action = action;
-  button.setAttribute("aria-label", label);
-  button.title = label;
-  button.innerHTML = svg; // a constant
-  return button;
 }
 
 function notice(text) {
