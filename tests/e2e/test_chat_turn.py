@@ -10,14 +10,14 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
-from tests.support.browser import browser, open_session  # noqa: F401 - `browser` is a fixture
+from tests.support.browser import open_session
 from tests.support.desk_process import DeskProcess
 
 
 @pytest.fixture(scope="module")
-def page(browser, openai_desk: DeskProcess) -> Iterator[Page]:  # noqa: F811
+def page(browser: Browser, openai_desk: DeskProcess) -> Iterator[Page]:
     """One signed-in page for the whole module: the tests only import modules and call them."""
     session = open_session(browser, openai_desk)
     expect(session.page.locator("#message")).to_be_visible()
