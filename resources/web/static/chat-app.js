@@ -3,6 +3,7 @@
 // which go through the escape-first Markdown renderer.
 
 import { ChatKitClient, ChatKitError, userInput } from "./chatkit-client.js";
+import { Composer } from "./composer.js";
 import { errorText, threadFromHash } from "./format.js";
 import { renderMarkdown } from "./markdown.js";
 import { Sidebar, ThreadList, UNTITLED } from "./thread-list.js";
@@ -80,19 +81,17 @@ class ChatApp {
       errorText: $("error-text"),
       retry: $("retry"),
       dismiss: $("dismiss"),
-      form: $("composer"),
-      input: $("message"),
-      send: $("send"),
-      stop: $("stop"),
     };
     this.dom.badge.textContent = [config.provider, config.model].filter(Boolean).join(" · ");
     this.dom.note.textContent = `Built-in client (${reason}).`;
+    const box = { form: $("composer"), input: $("message"), send: $("send"), stop: $("stop") };
+    this.composer = new Composer(box, { send: (text) => this.send(text), stop: () => this.stop() });
     this.threadList = new ThreadList(this.dom, this.client, {
       currentId: () => this.threadId,
       open: (id) => {
         this.sidebar.close();
         if (id !== this.threadId) this.openThread(id);
-        this.dom.input.focus();
+        this.composer.focus();
       },
       renamed: (id, title) => {
         if (id === this.threadId) this.setTitle(title);
@@ -118,24 +117,10 @@ class ChatApp {
 
   start() {
     const d = this.dom;
-    d.form.addEventListener("submit", (event) => {
-      event.preventDefault();
-      this.send();
-    });
-    d.input.addEventListener("keydown", (event) => {
-      if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
-        event.preventDefault();
-        this.send();
-      } else if (event.key === "Escape" && this.streaming) {
-        this.stop();
-      }
-    });
-    d.input.addEventListener("input", () => this.autosize());
-    d.stop.addEventListener("click", () => this.stop());
     d.newChat.addEventListener("click", () => {
       this.newChat();
       this.sidebar.close();
-      d.input.focus();
+      this.composer.focus();
     });
     d.retry.addEventListener("click", () => this.retry());
     d.dismiss.addEventListener("click", () => this.hideError());
@@ -149,7 +134,7 @@ class ChatApp {
     this.threadList.load();
     const saved = threadFromHash(location.hash) || localStorage.getItem(THREAD_KEY);
     if (saved) this.openThread(saved, { restoring: true });
-    d.input.focus();
+    this.composer.focus();
   }
 
   // Threads
@@ -282,13 +267,11 @@ class ChatApp {
 
   // Sending and streaming
 
-  send() {
-    const text = this.dom.input.value;
+  send(text) {
     if (this.streaming || !text.trim()) return;
     this.hideError();
     const pending = this.addItem({ type: "user_message", content: [{ text }] }, { pending: true });
-    this.dom.input.value = "";
-    this.autosize();
+    this.composer.take(text);
     const [type, params] = this.threadId
       ? ["threads.add_user_message", { thread_id: this.threadId, input: userInput(text) }]
       : ["threads.create", { input: userInput(text) }];
@@ -296,10 +279,7 @@ class ChatApp {
       pending,
       onRefused: () => {
         pending.el.remove();
-        if (!this.dom.input.value) {
-          this.dom.input.value = text;
-          this.autosize();
-        }
+        this.composer.giveBack(text);
         if (!this.items.size && !this.dom.log.children.length) this.showEmpty();
       },
     });
@@ -362,9 +342,8 @@ class ChatApp {
 
   resend(pending) {
     if (!pending) return null;
-    this.dom.input.value = "";
-    this.autosize();
     const text = pending.parts.join("");
+    this.composer.take(text);
     return this.addItem({ type: "user_message", content: [{ text }] }, { pending: true });
   }
 
@@ -495,14 +474,11 @@ class ChatApp {
 
   setBusy(busy) {
     const d = this.dom;
-    const hadFocus = document.activeElement === d.stop || document.activeElement === d.send;
-    d.send.hidden = busy;
-    d.stop.hidden = !busy;
+    this.composer.setBusy(busy);
     this.el.classList.toggle("busy", busy);
     // Screen readers hear the finished answer once, not every token.
     if (busy) d.log.setAttribute("aria-busy", "true");
     else d.log.removeAttribute("aria-busy");
-    if (hadFocus) (busy ? d.stop : d.input).focus();
   }
 
   showError(message, retryAction = null) {
@@ -515,12 +491,6 @@ class ChatApp {
   hideError() {
     this.retryAction = null;
     this.dom.error.hidden = true;
-  }
-
-  autosize() {
-    const input = this.dom.input;
-    input.style.height = "auto";
-    input.style.height = `${input.scrollHeight + 2}px`;
   }
 }
 
