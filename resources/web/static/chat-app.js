@@ -1,12 +1,15 @@
-// The built-in ChatKit client: thread list, conversation, streaming, Stop, Retry.
+// The built-in ChatKit client: the page's layout, and the wiring between its parts — the chat
+// list (thread-list.js), the conversation log (conversation.js), the turn that streams an answer
+// (turn.js), the message box (composer.js) — and the error banner with its Retry.
 // All text from the server goes into the page through textContent, except assistant replies,
 // which go through the escape-first Markdown renderer.
 
-import { ChatKitClient, ChatKitError, userInput } from "./chatkit-client.js";
+import { ChatKitClient } from "./chatkit-client.js";
 import { Composer } from "./composer.js";
-import { errorText, threadFromHash } from "./format.js";
-import { renderMarkdown } from "./markdown.js";
+import { Conversation } from "./conversation.js";
+import { threadFromHash } from "./format.js";
 import { Sidebar, ThreadList, UNTITLED } from "./thread-list.js";
+import { Turn, sendMessage } from "./turn.js";
 
 const THREAD_KEY = "chatkit-desk.thread";
 
@@ -61,32 +64,61 @@ export function startBuiltinClient(root, config, reason) {
   return app;
 }
 
+// What each action of a turn does to the page (the actions are listed at the top of turn.js).
+const TURN_ACTIONS = {
+  addPending(app, { text }) {
+    app.conversation.addPending(text);
+    app.composer.take(text);
+  },
+  confirmPending: (app, { item }) => app.conversation.confirmPending(item),
+  settlePending: (app) => app.conversation.settlePending(),
+  withdrawPending(app, { text }) {
+    app.conversation.withdrawPending();
+    app.composer.giveBack(text);
+  },
+  removeAfter: (app, { itemId }) => app.conversation.removeAfter(itemId),
+  render: (app, { item, streaming, batch }) => app.conversation.show(item, { streaming, batch }),
+  removeItem: (app, { itemId }) => app.conversation.remove(itemId),
+  note: (app, { itemId, text }) => app.conversation.note(itemId, text),
+  threadCreated(app, { thread }) {
+    app.setThread(thread.id, thread.title);
+    app.threadList.add(thread);
+  },
+  threadUpdated(app, { thread }) {
+    app.threadList.retitle(thread.id, thread.title);
+    if (thread.id === app.threadId) app.setTitle(thread.title);
+  },
+  showError: (app, { message, retry }) => app.showError(message, retry && (() => app.run(retry))),
+};
+
 class ChatApp {
   constructor(element, config, reason) {
     this.el = element;
-    this.config = config;
     this.client = new ChatKitClient(new URL(config.api_url, location.origin).href);
     const $ = (id) => element.querySelector(`#${id}`);
-    this.dom = {
+    const d = (this.dom = {
       heading: $("thread-heading"),
-      badge: $("model-badge"),
-      toggle: $("threads-toggle"),
-      backdrop: $("backdrop"),
       newChat: $("new-chat"),
-      list: $("thread-list"),
-      more: $("more-threads"),
-      note: $("sidebar-note"),
       log: $("log"),
       error: $("error"),
       errorText: $("error-text"),
       retry: $("retry"),
       dismiss: $("dismiss"),
-    };
-    this.dom.badge.textContent = [config.provider, config.model].filter(Boolean).join(" · ");
-    this.dom.note.textContent = `Built-in client (${reason}).`;
+    });
+    $("model-badge").textContent = [config.provider, config.model].filter(Boolean).join(" · ");
+    $("sidebar-note").textContent = `Built-in client (${reason}).`;
+    const where = [config.provider, config.model].filter(Boolean).join(", ");
+    this.conversation = new Conversation(d.log, where);
     const box = { form: $("composer"), input: $("message"), send: $("send"), stop: $("stop") };
     this.composer = new Composer(box, { send: (text) => this.send(text), stop: () => this.stop() });
-    this.threadList = new ThreadList(this.dom, this.client, {
+    const sidebar = {
+      toggle: $("threads-toggle"),
+      backdrop: $("backdrop"),
+      list: $("thread-list"),
+      more: $("more-threads"),
+      newChat: d.newChat,
+    };
+    this.threadList = new ThreadList(sidebar, this.client, {
       currentId: () => this.threadId,
       open: (id) => {
         this.sidebar.close();
@@ -97,20 +129,18 @@ class ChatApp {
         if (id === this.threadId) this.setTitle(title);
       },
       deleting: (id) => {
-        if (id === this.threadId && this.streaming) this.stop();
+        if (id === this.threadId) this.stop();
       },
       deleted: (id) => {
         if (id === this.threadId) this.newChat();
       },
       failed: (message) => this.showError(message),
     });
-    this.sidebar = new Sidebar(element, this.dom);
+    this.sidebar = new Sidebar(element, sidebar);
     this.threadId = null;
-    this.title = null;
-    this.items = new Map(); // item id -> {el, type, parts}
-    this.streaming = null;
+    this.turn = null; // the turn streaming now
     this.retryAction = null;
-    this.loadToken = 0;
+    this.loadToken = 0; // the latest openThread: an older one's answer is dropped
   }
 
   // Start-up and wiring
@@ -124,13 +154,12 @@ class ChatApp {
     });
     d.retry.addEventListener("click", () => this.retry());
     d.dismiss.addEventListener("click", () => this.hideError());
-    d.log.addEventListener("click", (event) => this.onLogClick(event));
     window.addEventListener("hashchange", () => {
       const id = threadFromHash(location.hash);
       if (id && id !== this.threadId) this.openThread(id);
     });
 
-    this.showEmpty();
+    this.conversation.showEmpty();
     this.threadList.load();
     const saved = threadFromHash(location.hash) || localStorage.getItem(THREAD_KEY);
     if (saved) this.openThread(saved, { restoring: true });
@@ -140,32 +169,32 @@ class ChatApp {
   // Threads
 
   newChat() {
-    if (this.streaming) this.stop();
+    this.abandonTurn();
     this.loadToken += 1;
     this.setThread(null, null);
     this.hideError();
-    this.showEmpty();
+    this.conversation.showEmpty();
     this.threadList.render();
   }
 
   async openThread(id, { restoring = false } = {}) {
-    if (this.streaming) this.stop();
+    this.abandonTurn();
     const token = ++this.loadToken;
     this.hideError();
     this.setThread(id, this.threadList.titleOf(id));
     this.threadList.render();
-    this.dom.log.replaceChildren(notice("Loading…"));
+    this.conversation.showLoading();
     this.dom.log.setAttribute("aria-busy", "true");
     try {
       const [thread, items] = await Promise.all([this.client.getThread(id), this.client.listAllItems(id)]);
       if (token !== this.loadToken) return;
       this.setThread(thread.id, thread.title);
-      this.renderItems(items);
+      this.conversation.showItems(items);
       this.threadList.render();
     } catch (error) {
       if (token !== this.loadToken) return;
       this.setThread(null, null);
-      this.showEmpty();
+      this.conversation.showEmpty();
       this.threadList.render();
       if (!(restoring && error.status === 404)) this.showError(error.message);
     } finally {
@@ -184,105 +213,46 @@ class ChatApp {
   }
 
   setTitle(title) {
-    this.title = title;
     const text = title || UNTITLED;
     this.dom.heading.textContent = text;
     document.title = `${text} — ChatKit Desk`;
   }
 
-  // Conversation rendering
-
-  showEmpty() {
-    this.items.clear();
-    const box = document.createElement("div");
-    box.className = "empty";
-    const head = document.createElement("h2");
-    head.textContent = "Start a conversation";
-    const text = document.createElement("p");
-    const where = [this.config.provider, this.config.model].filter(Boolean).join(", ");
-    text.textContent = `Your messages go through ChatKit Desk on this computer${where ? ` to ${where}` : ""}.`;
-    box.append(head, text);
-    this.dom.log.replaceChildren(box);
-  }
-
-  renderItems(items) {
-    this.items.clear();
-    this.dom.log.replaceChildren();
-    for (const item of items) this.addItem(item);
-    if (!this.items.size) this.showEmpty();
-    this.scrollToEnd(true);
-  }
-
-  addItem(item, { pending = false } = {}) {
-    if (item.type !== "user_message" && item.type !== "assistant_message") return null;
-    this.dom.log.querySelector(".empty")?.remove();
-    const el = document.createElement("article");
-    el.className = `message ${item.type === "user_message" ? "user" : "assistant"}`;
-    el.setAttribute("aria-label", item.type === "user_message" ? "You" : "Assistant");
-    if (item.id) el.dataset.itemId = item.id;
-    if (pending) el.classList.add("pending");
-    const body = document.createElement("div");
-    body.className = item.type === "user_message" ? "bubble" : "bubble markdown";
-    el.append(body);
-    const entry = { el, body, type: item.type, parts: partsOf(item) };
-    this.renderEntry(entry);
-    this.dom.log.append(el);
-    if (item.id) this.items.set(item.id, entry);
-    this.scrollToEnd();
-    return entry;
-  }
-
-  renderEntry(entry) {
-    const text = entry.parts.join("");
-    if (entry.type === "user_message") entry.body.textContent = text;
-    else entry.body.innerHTML = renderMarkdown(text);
-    entry.el.classList.toggle("waiting", entry.type === "assistant_message" && !text);
-  }
-
-  scheduleRender(entry) {
-    if (entry.scheduled) return;
-    entry.scheduled = true;
-    setTimeout(() => {
-      entry.scheduled = false;
-      this.renderEntry(entry);
-      this.scrollToEnd();
-    }, 16);
-  }
-
-  scrollToEnd(force = false) {
-    const log = this.dom.log;
-    const nearEnd = log.scrollHeight - log.scrollTop - log.clientHeight < 120;
-    if (force || nearEnd || this.streaming) log.scrollTop = log.scrollHeight;
-  }
-
-  onLogClick(event) {
-    const button = event.target.closest(".copy-code");
-    if (!button) return;
-    const code = button.closest(".code-block")?.querySelector("code")?.textContent ?? "";
-    navigator.clipboard?.writeText(code).then(
-      () => flash(button, "Copied"),
-      () => flash(button, "Copy failed"),
-    );
-  }
-
-  // Sending and streaming
+  // Turns
 
   send(text) {
-    if (this.streaming || !text.trim()) return;
+    if (this.turn || !text.trim()) return;
+    this.run(sendMessage(this.threadId, text));
+  }
+
+  /** Runs a turn (a spec from turn.js): a new message, or what a Retry holds. */
+  run(spec) {
+    if (this.turn || spec.threadId !== this.threadId) return; // a Retry for a chat left since
     this.hideError();
-    const pending = this.addItem({ type: "user_message", content: [{ text }] }, { pending: true });
-    this.composer.take(text);
-    const [type, params] = this.threadId
-      ? ["threads.add_user_message", { thread_id: this.threadId, input: userInput(text) }]
-      : ["threads.create", { input: userInput(text) }];
-    this.runStream(type, params, {
-      pending,
-      onRefused: () => {
-        pending.el.remove();
-        this.composer.giveBack(text);
-        if (!this.items.size && !this.dom.log.children.length) this.showEmpty();
-      },
+    const turn = new Turn(spec, (action) => {
+      if (this.turn === turn) TURN_ACTIONS[action.type](this, action);
     });
+    this.turn = turn;
+    this.setBusy(true);
+    turn.run(this.client).finally(() => {
+      if (this.turn === turn) {
+        this.turn = null;
+        this.setBusy(false);
+      }
+      this.threadList.load();
+    });
+  }
+
+  stop() {
+    this.turn?.stop();
+  }
+
+  /** Leaving the chat: stop its turn, and let nothing more of it reach the page. */
+  abandonTurn() {
+    if (!this.turn) return;
+    this.turn.stop();
+    this.turn = null;
+    this.setBusy(false);
   }
 
   retry() {
@@ -291,194 +261,15 @@ class ChatApp {
     if (action) action();
   }
 
-  stop() {
-    if (!this.streaming) return;
-    this.streaming.stopped = true;
-    this.streaming.controller.abort();
-  }
-
-  async runStream(type, params, { pending = null, onRefused = () => {} } = {}) {
-    const run = {
-      controller: new AbortController(),
-      events: 0,
-      pending,
-      assistant: null,
-      assistantDone: false,
-      error: null,
-      stopped: false,
-      threadAtStart: this.threadId,
-    };
-    this.streaming = run;
-    this.setBusy(true);
-    try {
-      await this.client.stream(type, params, {
-        signal: run.controller.signal,
-        onEvent: (event) => {
-          run.events += 1;
-          if (this.streaming === run) this.onStreamEvent(run, event);
-        },
-      });
-      if (!run.error && run.assistant && !run.assistantDone && !run.stopped) {
-        this.failTurn(run, "The answer was cut off before it was complete.", true);
-      }
-    } catch (error) {
-      if (error.name === "AbortError" || run.stopped) {
-        this.markStopped(run);
-      } else if (run.events === 0) {
-        onRefused();
-        const again = () => this.runStream(type, params, { pending: this.resend(pending), onRefused });
-        this.showError(error.message, error.allowRetry ? again : null);
-      } else {
-        this.failTurn(run, error.message, error instanceof ChatKitError ? error.allowRetry : true);
-      }
-    } finally {
-      if (this.streaming === run) {
-        this.streaming = null;
-        this.setBusy(false);
-      }
-      this.threadList.load();
-    }
-  }
-
-  resend(pending) {
-    if (!pending) return null;
-    const text = pending.parts.join("");
-    this.composer.take(text);
-    return this.addItem({ type: "user_message", content: [{ text }] }, { pending: true });
-  }
-
-  onStreamEvent(run, event) {
-    switch (event.type) {
-      case "thread.created":
-        this.setThread(event.thread.id, event.thread.title);
-        this.threadList.add(event.thread);
-        break;
-      case "thread.updated":
-        this.threadList.retitle(event.thread.id, event.thread.title);
-        if (event.thread.id === this.threadId) this.setTitle(event.thread.title);
-        break;
-      case "thread.item.added":
-      case "thread.item.done":
-        this.onItem(run, event.item, event.type === "thread.item.done");
-        break;
-      case "thread.item.replaced":
-        this.onItem(run, event.item, true);
-        break;
-      case "thread.item.updated":
-        this.onItemUpdate(event.item_id, event.update);
-        break;
-      case "thread.item.removed":
-        this.items.get(event.item_id)?.el.remove();
-        this.items.delete(event.item_id);
-        break;
-      case "error":
-        run.error = event;
-        this.failTurn(run, event.message || errorText(event.code), Boolean(event.allow_retry));
-        break;
-      default:
-        break; // stream_options, progress updates, notices: nothing to show
-    }
-  }
-
-  onItem(run, item, done) {
-    if (item.type === "user_message" && run.pending && !run.pending.el.dataset.itemId) {
-      const entry = run.pending;
-      entry.el.dataset.itemId = item.id;
-      entry.el.classList.remove("pending");
-      entry.parts = partsOf(item);
-      this.renderEntry(entry);
-      this.items.set(item.id, entry);
-      run.userItemId = item.id;
-      return;
-    }
-    let entry = this.items.get(item.id);
-    if (!entry) entry = this.addItem(item);
-    else if (done || item.content?.length) {
-      entry.parts = partsOf(item);
-      this.renderEntry(entry);
-    }
-    if (!entry) return;
-    if (item.type === "assistant_message") {
-      run.assistant = entry;
-      if (done) {
-        run.assistantDone = true;
-        entry.el.classList.remove("streaming");
-      } else {
-        entry.el.classList.add("streaming");
-      }
-    } else if (item.type === "user_message") {
-      run.userItemId = item.id;
-    }
-  }
-
-  onItemUpdate(itemId, update) {
-    const entry = this.items.get(itemId);
-    if (!entry || !update) return;
-    const index = update.content_index ?? 0;
-    if (update.type === "assistant_message.content_part.text_delta") {
-      entry.parts[index] = (entry.parts[index] || "") + update.delta;
-      this.scheduleRender(entry);
-    } else if (
-      update.type === "assistant_message.content_part.added" ||
-      update.type === "assistant_message.content_part.done"
-    ) {
-      entry.parts[index] = update.content?.text ?? entry.parts[index] ?? "";
-      this.scheduleRender(entry);
-    }
-  }
-
-  markStopped(run) {
-    const entry = run.assistant;
-    if (entry && !run.assistantDone) {
-      entry.el.classList.remove("streaming");
-      this.renderEntry(entry);
-      addNote(entry.el, entry.parts.join("").trim() ? "Stopped — the answer so far is kept." : "Stopped.");
-    }
-    run.pending?.el.classList.remove("pending");
-  }
-
-  failTurn(run, message, allowRetry) {
-    if (run.assistant && !run.assistantDone) {
-      run.assistant.el.classList.remove("streaming");
-      this.renderEntry(run.assistant);
-      if (!run.assistant.parts.join("").trim()) {
-        run.assistant.el.remove();
-        for (const [id, entry] of this.items) if (entry === run.assistant) this.items.delete(id);
-      }
-    }
-    run.pending?.el.classList.remove("pending");
-    const threadId = this.threadId;
-    const userItemId = run.userItemId || lastUserItemId(this.items);
-    const again =
-      allowRetry && threadId && userItemId ? () => this.retryAfter(threadId, userItemId) : null;
-    this.showError(message, again);
-  }
-
-  retryAfter(threadId, userItemId) {
-    if (threadId !== this.threadId || this.streaming) return;
-    // The server drops everything after the user's message and answers it again.
-    const userEntry = this.items.get(userItemId);
-    if (userEntry) {
-      let next = userEntry.el.nextElementSibling;
-      while (next) {
-        const after = next.nextElementSibling;
-        if (next.dataset.itemId) this.items.delete(next.dataset.itemId);
-        next.remove();
-        next = after;
-      }
-    }
-    this.runStream("threads.retry_after_item", { thread_id: threadId, item_id: userItemId });
-  }
-
   // Small UI helpers
 
   setBusy(busy) {
-    const d = this.dom;
     this.composer.setBusy(busy);
     this.el.classList.toggle("busy", busy);
+    this.conversation.following = busy;
     // Screen readers hear the finished answer once, not every token.
-    if (busy) d.log.setAttribute("aria-busy", "true");
-    else d.log.removeAttribute("aria-busy");
+    if (busy) this.dom.log.setAttribute("aria-busy", "true");
+    else this.dom.log.removeAttribute("aria-busy");
   }
 
   showError(message, retryAction = null) {
@@ -492,35 +283,4 @@ class ChatApp {
     this.retryAction = null;
     this.dom.error.hidden = true;
   }
-}
-
-function partsOf(item) {
-  return (item.content || []).map((part) => part.text ?? "");
-}
-
-function lastUserItemId(items) {
-  let last = null;
-  for (const [id, entry] of items) if (entry.type === "user_message") last = id;
-  return last;
-}
-
-function notice(text) {
-  const p = document.createElement("p");
-  p.className = "notice";
-  p.textContent = text;
-  return p;
-}
-
-function addNote(el, text) {
-  el.querySelector(".message-note")?.remove();
-  const note = document.createElement("p");
-  note.className = "message-note";
-  note.textContent = text;
-  el.append(note);
-}
-
-function flash(button, text) {
-  const before = button.textContent;
-  button.textContent = text;
-  setTimeout(() => (button.textContent = before), 1500);
 }

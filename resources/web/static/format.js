@@ -1,4 +1,5 @@
-// Pure helpers of the built-in client: dates, error texts, the thread id in the address.
+// Pure helpers of the built-in client: dates, error texts, the thread id in the address, the
+// text of a message.
 // No DOM, no fetch: the chat-turn tests import them in the page and call them directly.
 
 /** A server time as a Date, or null. The server's times are local, without a zone. */
@@ -8,7 +9,7 @@ export function parseDate(value) {
   return Number.isNaN(date.getTime()) ? null : date;
 }
 
-/** How the thread list dates a chat: the time today, the day otherwise (with the year if not this one). */
+/** How the chat list dates a chat: the time if today, else the day (and the year if not this one). */
 export function shortDate(date, now = new Date()) {
   if (date.toDateString() === now.toDateString()) {
     return date.toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" });
@@ -37,4 +38,9 @@ export function threadFromHash(hash) {
     return null; // a malformed %-escape: not a thread id
   }
   return /^[\w-]{1,200}$/.test(id) ? id : null;
+}
+
+/** The text of a message item: its content parts, joined. */
+export function textOf(item) {
+  return Array.from(item.content ?? [], (part) => part?.text ?? "").join("");
 }
