@@ -23,7 +23,8 @@ from tests.support.desk_process import DeskProcess
 def page(browser: Browser, openai_desk: DeskProcess) -> Iterator[Page]:
     """One signed-in page for the whole module: the tests only import modules and call them."""
     session = open_session(browser, openai_desk)
-    expect(session.page.locator("#message")).to_be_visible()
+    # Started once the built-in client is up (the refused CDN first): slow on a busy machine.
+    expect(session.page.locator("#message")).to_be_visible(timeout=30_000)
     yield session.page
     session.context.close()
 
