@@ -19,11 +19,7 @@ import httpx
 import pytest
 from playwright.sync_api import BrowserContext, Locator, Page, expect
 
-from tests.support.browser import (  # noqa: F401 - `browser` is a fixture
-    Session,
-    browser,
-    open_page,
-)
+from tests.support.browser import Session
 from tests.support.desk_process import DeskProcess, make_token
 from tests.support.fake_upstream import XSS_REPLY, FakeUpstream
 from tests.support.sse_client import DeskClient
@@ -36,7 +32,7 @@ def tag() -> str:
 
 
 @pytest.fixture(scope="module")
-def signed_in(browser, openai_desk: DeskProcess) -> dict[str, Any]:  # noqa: F811
+def signed_in(browser, openai_desk: DeskProcess) -> dict[str, Any]:
     """A browser session (cookie) signed in once through a one-time link, reused per test."""
     from tests.support.browser import open_session
 
@@ -48,7 +44,7 @@ def signed_in(browser, openai_desk: DeskProcess) -> dict[str, Any]:  # noqa: F81
 
 
 @pytest.fixture
-def chat(open_page: OpenPage, openai_desk: DeskProcess, signed_in: dict[str, Any]) -> Page:  # noqa: F811
+def chat(open_page: OpenPage, openai_desk: DeskProcess, signed_in: dict[str, Any]) -> Page:
     page = open_page(openai_desk, storage_state=signed_in).page
     expect(page.locator("#message")).to_be_visible()
     return page
@@ -89,7 +85,7 @@ def wait_until(condition: Callable[[], Any], timeout: float = 10) -> Any:
 
 
 def test_sign_in_then_the_reply_streams_token_by_token(
-    open_page: OpenPage,  # noqa: F811
+    open_page: OpenPage,
     openai_desk: DeskProcess,
 ) -> None:
     session = open_page(openai_desk)  # through a fresh one-time link
@@ -344,7 +340,7 @@ def test_markdown_with_a_code_block_and_enter_shift_enter(chat: Page) -> None:
 
 def test_chatkit_js_when_its_script_loads_and_the_built_in_client_when_chosen_in_settings(
     desk_factory: Callable[..., DeskProcess],
-    open_page: OpenPage,  # noqa: F811
+    open_page: OpenPage,
 ) -> None:
     desk = desk_factory(CHATKIT_DESK_DOMAIN_KEY="domain_pk_test_1234")
     session = open_page(desk, cdn="fake")
@@ -377,7 +373,7 @@ def test_chatkit_js_when_its_script_loads_and_the_built_in_client_when_chosen_in
 
 @pytest.mark.parametrize("cdn", ["fail", "hang"])
 def test_the_built_in_client_takes_over_when_chatkit_js_cannot_load(
-    open_page: OpenPage,  # noqa: F811
+    open_page: OpenPage,
     openai_desk: DeskProcess,
     signed_in: dict[str, Any],
     cdn: str,
@@ -397,7 +393,7 @@ def test_the_built_in_client_takes_over_when_chatkit_js_cannot_load(
 
 
 def test_a_readable_message_when_the_page_script_cannot_load(
-    open_page: OpenPage,  # noqa: F811
+    open_page: OpenPage,
     openai_desk: DeskProcess,
     signed_in: dict[str, Any],
 ) -> None:
@@ -413,7 +409,7 @@ def test_a_readable_message_when_the_page_script_cannot_load(
 
 
 def test_usable_in_a_narrow_window(
-    open_page: OpenPage,  # noqa: F811
+    open_page: OpenPage,
     openai_desk: DeskProcess,
     signed_in: dict[str, Any],
 ) -> None:
@@ -447,7 +443,7 @@ def luminance(css_color: str) -> float:
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_readable_in_light_and_dark_mode(
-    open_page: OpenPage,  # noqa: F811
+    open_page: OpenPage,
     openai_desk: DeskProcess,
     signed_in: dict[str, Any],
     scheme: str,

@@ -1,12 +1,17 @@
-// The built-in ChatKit client: thread list, conversation, streaming, Stop, Retry.
+// The built-in ChatKit client: the page's layout, and the wiring between its parts — the chat
+// list (thread-list.js), the conversation log (conversation.js), the turn that streams an answer
+// (turn.js), the message box (composer.js) — and the error banner with its Retry.
 // All text from the server goes into the page through textContent, except assistant replies,
 // which go through the escape-first Markdown renderer.
 
-import { ChatKitClient, ChatKitError, userInput } from "./chatkit-client.js";
-import { renderMarkdown } from "./markdown.js";
+import { ChatKitClient } from "./chatkit-client.js";
+import { Composer } from "./composer.js";
+import { Conversation } from "./conversation.js";
+import { threadFromHash } from "./format.js";
+import { Sidebar, ThreadList, UNTITLED } from "./thread-list.js";
+import { Turn, sendMessage } from "./turn.js";
 
 const THREAD_KEY = "chatkit-desk.thread";
-const UNTITLED = "New chat";
 
 const LAYOUT = `
 <div class="app" data-client="builtin">
@@ -51,11 +56,6 @@ const LAYOUT = `
   </main>
 </div>`;
 
-const ICON_RENAME =
-  '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M4 20h4L19 9l-4-4L4 16zM13.5 6.5l4 4"/></svg>';
-const ICON_DELETE =
-  '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M5 7h14M10 7V4h4v3M7 7l1 13h8l1-13"/></svg>';
-
 export function startBuiltinClient(root, config, reason) {
   root.innerHTML = LAYOUT;
   document.documentElement.dataset.client = "builtin";
@@ -64,275 +64,138 @@ export function startBuiltinClient(root, config, reason) {
   return app;
 }
 
+// What each action of a turn does to the page (the actions are listed at the top of turn.js).
+const TURN_ACTIONS = {
+  addPending(app, { text }) {
+    app.conversation.addPending(text);
+    app.composer.take(text);
+  },
+  confirmPending: (app, { item }) => app.conversation.confirmPending(item),
+  settlePending: (app) => app.conversation.settlePending(),
+  withdrawPending(app, { text }) {
+    app.conversation.withdrawPending();
+    app.composer.giveBack(text);
+  },
+  removeAfter: (app, { itemId }) => app.conversation.removeAfter(itemId),
+  render: (app, { item, streaming, batch }) => app.conversation.show(item, { streaming, batch }),
+  removeItem: (app, { itemId }) => app.conversation.remove(itemId),
+  note: (app, { itemId, text }) => app.conversation.note(itemId, text),
+  threadCreated(app, { thread }) {
+    app.setThread(thread.id, thread.title);
+    app.threadList.add(thread);
+  },
+  threadUpdated(app, { thread }) {
+    app.threadList.retitle(thread.id, thread.title);
+    if (thread.id === app.threadId) app.setTitle(thread.title);
+  },
+  showError: (app, { message, retry }) => app.showError(message, retry && (() => app.run(retry))),
+};
+
 class ChatApp {
   constructor(element, config, reason) {
     this.el = element;
-    this.config = config;
     this.client = new ChatKitClient(new URL(config.api_url, location.origin).href);
     const $ = (id) => element.querySelector(`#${id}`);
-    this.dom = {
+    const d = (this.dom = {
       heading: $("thread-heading"),
-      badge: $("model-badge"),
-      toggle: $("threads-toggle"),
-      sidebar: $("sidebar"),
-      backdrop: $("backdrop"),
       newChat: $("new-chat"),
-      list: $("thread-list"),
-      more: $("more-threads"),
-      note: $("sidebar-note"),
       log: $("log"),
       error: $("error"),
       errorText: $("error-text"),
       retry: $("retry"),
       dismiss: $("dismiss"),
-      form: $("composer"),
-      input: $("message"),
-      send: $("send"),
-      stop: $("stop"),
+    });
+    $("model-badge").textContent = [config.provider, config.model].filter(Boolean).join(" · ");
+    $("sidebar-note").textContent = `Built-in client (${reason}).`;
+    const where = [config.provider, config.model].filter(Boolean).join(", ");
+    this.conversation = new Conversation(d.log, where);
+    const box = { form: $("composer"), input: $("message"), send: $("send"), stop: $("stop") };
+    this.composer = new Composer(box, { send: (text) => this.send(text), stop: () => this.stop() });
+    const sidebar = {
+      toggle: $("threads-toggle"),
+      backdrop: $("backdrop"),
+      list: $("thread-list"),
+      more: $("more-threads"),
+      newChat: d.newChat,
     };
-    this.dom.badge.textContent = [config.provider, config.model].filter(Boolean).join(" · ");
-    this.dom.note.textContent = `Built-in client (${reason}).`;
-    this.threads = [];
-    this.threadsAfter = null;
+    this.threadList = new ThreadList(sidebar, this.client, {
+      currentId: () => this.threadId,
+      open: (id) => {
+        this.sidebar.close();
+        if (id !== this.threadId) this.openThread(id);
+        this.composer.focus();
+      },
+      renamed: (id, title) => {
+        if (id === this.threadId) this.setTitle(title);
+      },
+      deleting: (id) => {
+        if (id === this.threadId) this.stop();
+      },
+      deleted: (id) => {
+        if (id === this.threadId) this.newChat();
+      },
+      failed: (message) => this.showError(message),
+    });
+    this.sidebar = new Sidebar(element, sidebar);
     this.threadId = null;
-    this.title = null;
-    this.items = new Map(); // item id -> {el, type, parts}
-    this.streaming = null;
+    this.turn = null; // the turn streaming now
     this.retryAction = null;
-    this.loadToken = 0;
+    this.loadToken = 0; // the latest openThread: an older one's answer is dropped
   }
 
   // Start-up and wiring
 
   start() {
     const d = this.dom;
-    d.form.addEventListener("submit", (event) => {
-      event.preventDefault();
-      this.send();
-    });
-    d.input.addEventListener("keydown", (event) => {
-      if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
-        event.preventDefault();
-        this.send();
-      } else if (event.key === "Escape" && this.streaming) {
-        this.stop();
-      }
-    });
-    d.input.addEventListener("input", () => this.autosize());
-    d.stop.addEventListener("click", () => this.stop());
     d.newChat.addEventListener("click", () => {
       this.newChat();
-      this.closeSidebar();
-      d.input.focus();
+      this.sidebar.close();
+      this.composer.focus();
     });
-    d.more.addEventListener("click", () => this.loadThreads({ more: true }));
     d.retry.addEventListener("click", () => this.retry());
     d.dismiss.addEventListener("click", () => this.hideError());
-    d.list.addEventListener("click", (event) => this.onListClick(event));
-    d.toggle.addEventListener("click", () => (this.sidebarOpen() ? this.closeSidebar() : this.openSidebar()));
-    d.backdrop.addEventListener("click", () => this.closeSidebar());
-    this.el.addEventListener("keydown", (event) => {
-      if (event.key === "Escape" && this.sidebarOpen()) {
-        this.closeSidebar();
-        d.toggle.focus();
-      }
-    });
-    d.log.addEventListener("click", (event) => this.onLogClick(event));
     window.addEventListener("hashchange", () => {
-      const id = threadFromHash();
+      const id = threadFromHash(location.hash);
       if (id && id !== this.threadId) this.openThread(id);
     });
 
-    this.showEmpty();
-    this.loadThreads();
-    const saved = threadFromHash() || localStorage.getItem(THREAD_KEY);
+    this.conversation.showEmpty();
+    this.threadList.load();
+    const saved = threadFromHash(location.hash) || localStorage.getItem(THREAD_KEY);
     if (saved) this.openThread(saved, { restoring: true });
-    d.input.focus();
-  }
-
-  // Thread list
-
-  async loadThreads({ more = false } = {}) {
-    try {
-      const page = await this.client.listThreads({ limit: 30, after: more ? this.threadsAfter : null });
-      const fresh = page.data || [];
-      if (more) {
-        const known = new Set(this.threads.map((t) => t.id));
-        this.threads.push(...fresh.filter((t) => !known.has(t.id)));
-      } else {
-        // Keep a thread created by a stream that the list does not have yet.
-        const ids = new Set(fresh.map((t) => t.id));
-        const local = this.threads.filter((t) => t.id === this.threadId && !ids.has(t.id));
-        this.threads = [...local, ...fresh];
-      }
-      this.threadsAfter = page.has_more ? page.after : null;
-      this.dom.more.hidden = !page.has_more;
-      this.renderThreadList();
-    } catch (error) {
-      this.showError(`Could not load the chats: ${error.message}`);
-    }
-  }
-
-  renderThreadList() {
-    const rows = this.threads.map((thread) => this.threadRow(thread));
-    if (!rows.length) {
-      const empty = document.createElement("li");
-      empty.className = "thread-empty";
-      empty.textContent = "No chats yet.";
-      rows.push(empty);
-    }
-    this.dom.list.replaceChildren(...rows);
-  }
-
-  threadRow(thread) {
-    const li = document.createElement("li");
-    li.className = "thread";
-    li.dataset.threadId = thread.id;
-    const title = thread.title || UNTITLED;
-
-    const open = document.createElement("button");
-    open.type = "button";
-    open.className = "thread-open";
-    open.dataset.action = "open";
-    if (thread.id === this.threadId) open.setAttribute("aria-current", "page");
-    const name = document.createElement("span");
-    name.className = "thread-title";
-    name.textContent = title;
-    const time = document.createElement("time");
-    time.className = "thread-date";
-    const date = parseDate(thread.created_at);
-    if (date) {
-      time.dateTime = date.toISOString();
-      time.textContent = shortDate(date);
-      time.title = date.toLocaleString();
-    }
-    open.append(name, time);
-
-    const rename = iconButton("rename", `Rename “${title}”`, ICON_RENAME);
-    const remove = iconButton("delete", `Delete “${title}”`, ICON_DELETE);
-    const actions = document.createElement("span");
-    actions.className = "thread-actions";
-    actions.append(rename, remove);
-    li.append(open, actions);
-    return li;
-  }
-
-  onListClick(event) {
-    const button = event.target.closest("button[data-action]");
-    if (!button) return;
-    const id = button.closest("li").dataset.threadId;
-    const action = button.dataset.action;
-    if (action === "open") {
-      this.closeSidebar();
-      if (id !== this.threadId) this.openThread(id);
-      this.dom.input.focus();
-    } else if (action === "rename") {
-      this.startRename(id);
-    } else if (action === "delete") {
-      this.deleteThread(id);
-    }
-  }
-
-  startRename(id) {
-    const li = this.dom.list.querySelector(`li[data-thread-id="${CSS.escape(id)}"]`);
-    const thread = this.threads.find((t) => t.id === id);
-    if (!li || !thread) return;
-    const form = document.createElement("form");
-    form.className = "rename-form";
-    const input = document.createElement("input");
-    input.type = "text";
-    input.value = thread.title || "";
-    input.maxLength = 200;
-    input.setAttribute("aria-label", "New name for the chat");
-    const save = document.createElement("button");
-    save.type = "submit";
-    save.textContent = "Save";
-    const cancel = document.createElement("button");
-    cancel.type = "button";
-    cancel.className = "quiet";
-    cancel.textContent = "Cancel";
-    form.append(input, save, cancel);
-    li.replaceChildren(form);
-    input.focus();
-    input.select();
-
-    const restore = () => {
-      this.renderThreadList();
-      this.dom.list.querySelector(`li[data-thread-id="${CSS.escape(id)}"] [data-action="rename"]`)?.focus();
-    };
-    cancel.addEventListener("click", restore);
-    input.addEventListener("keydown", (event) => {
-      if (event.key === "Escape") {
-        event.preventDefault();
-        event.stopPropagation();
-        restore();
-      }
-    });
-    form.addEventListener("submit", async (event) => {
-      event.preventDefault();
-      const title = input.value.trim();
-      if (!title || title === thread.title) return restore();
-      save.disabled = true;
-      try {
-        await this.client.renameThread(id, title);
-        thread.title = title;
-        if (id === this.threadId) this.setTitle(title);
-      } catch (error) {
-        this.showError(`Could not rename the chat: ${error.message}`);
-      }
-      restore();
-    });
-  }
-
-  async deleteThread(id) {
-    const thread = this.threads.find((t) => t.id === id);
-    const title = thread?.title || UNTITLED;
-    if (!confirm(`Delete “${title}”? This cannot be undone.`)) return;
-    try {
-      if (id === this.threadId && this.streaming) this.stop();
-      await this.client.deleteThread(id);
-    } catch (error) {
-      if (error.status !== 404) {
-        this.showError(`Could not delete the chat: ${error.message}`);
-        return;
-      }
-    }
-    this.threads = this.threads.filter((t) => t.id !== id);
-    this.renderThreadList();
-    if (id === this.threadId) this.newChat();
-    (this.dom.list.querySelector(".thread-open") || this.dom.newChat).focus();
+    this.composer.focus();
   }
 
   // Threads
 
   newChat() {
-    if (this.streaming) this.stop();
+    this.abandonTurn();
     this.loadToken += 1;
     this.setThread(null, null);
     this.hideError();
-    this.showEmpty();
-    this.renderThreadList();
+    this.conversation.showEmpty();
+    this.threadList.render();
   }
 
   async openThread(id, { restoring = false } = {}) {
-    if (this.streaming) this.stop();
+    this.abandonTurn();
     const token = ++this.loadToken;
     this.hideError();
-    this.setThread(id, this.threads.find((t) => t.id === id)?.title ?? null);
-    this.renderThreadList();
-    this.dom.log.replaceChildren(notice("Loading…"));
+    this.setThread(id, this.threadList.titleOf(id));
+    this.threadList.render();
+    this.conversation.showLoading();
     this.dom.log.setAttribute("aria-busy", "true");
     try {
       const [thread, items] = await Promise.all([this.client.getThread(id), this.client.listAllItems(id)]);
       if (token !== this.loadToken) return;
       this.setThread(thread.id, thread.title);
-      this.renderItems(items);
-      this.renderThreadList();
+      this.conversation.showItems(items);
+      this.threadList.render();
     } catch (error) {
       if (token !== this.loadToken) return;
       this.setThread(null, null);
-      this.showEmpty();
-      this.renderThreadList();
+      this.conversation.showEmpty();
+      this.threadList.render();
       if (!(restoring && error.status === 404)) this.showError(error.message);
     } finally {
       if (token === this.loadToken) this.dom.log.removeAttribute("aria-busy");
@@ -350,110 +213,46 @@ class ChatApp {
   }
 
   setTitle(title) {
-    this.title = title;
     const text = title || UNTITLED;
     this.dom.heading.textContent = text;
     document.title = `${text} — ChatKit Desk`;
   }
 
-  // Conversation rendering
+  // Turns
 
-  showEmpty() {
-    this.items.clear();
-    const box = document.createElement("div");
-    box.className = "empty";
-    const head = document.createElement("h2");
-    head.textContent = "Start a conversation";
-    const text = document.createElement("p");
-    const where = [this.config.provider, this.config.model].filter(Boolean).join(", ");
-    text.textContent = `Your messages go through ChatKit Desk on this computer${where ? ` to ${where}` : ""}.`;
-    box.append(head, text);
-    this.dom.log.replaceChildren(box);
+  send(text) {
+    if (this.turn || !text.trim()) return;
+    this.run(sendMessage(this.threadId, text));
   }
 
-  renderItems(items) {
-    this.items.clear();
-    this.dom.log.replaceChildren();
-    for (const item of items) this.addItem(item);
-    if (!this.items.size) this.showEmpty();
-    this.scrollToEnd(true);
-  }
-
-  addItem(item, { pending = false } = {}) {
-    if (item.type !== "user_message" && item.type !== "assistant_message") return null;
-    this.dom.log.querySelector(".empty")?.remove();
-    const el = document.createElement("article");
-    el.className = `message ${item.type === "user_message" ? "user" : "assistant"}`;
-    el.setAttribute("aria-label", item.type === "user_message" ? "You" : "Assistant");
-    if (item.id) el.dataset.itemId = item.id;
-    if (pending) el.classList.add("pending");
-    const body = document.createElement("div");
-    body.className = item.type === "user_message" ? "bubble" : "bubble markdown";
-    el.append(body);
-    const entry = { el, body, type: item.type, parts: partsOf(item) };
-    this.renderEntry(entry);
-    this.dom.log.append(el);
-    if (item.id) this.items.set(item.id, entry);
-    this.scrollToEnd();
-    return entry;
-  }
-
-  renderEntry(entry) {
-    const text = entry.parts.join("");
-    if (entry.type === "user_message") entry.body.textContent = text;
-    else entry.body.innerHTML = renderMarkdown(text);
-    entry.el.classList.toggle("waiting", entry.type === "assistant_message" && !text);
-  }
-
-  scheduleRender(entry) {
-    if (entry.scheduled) return;
-    entry.scheduled = true;
-    setTimeout(() => {
-      entry.scheduled = false;
-      this.renderEntry(entry);
-      this.scrollToEnd();
-    }, 16);
-  }
-
-  scrollToEnd(force = false) {
-    const log = this.dom.log;
-    const nearEnd = log.scrollHeight - log.scrollTop - log.clientHeight < 120;
-    if (force || nearEnd || this.streaming) log.scrollTop = log.scrollHeight;
-  }
-
-  onLogClick(event) {
-    const button = event.target.closest(".copy-code");
-    if (!button) return;
-    const code = button.closest(".code-block")?.querySelector("code")?.textContent ?? "";
-    navigator.clipboard?.writeText(code).then(
-      () => flash(button, "Copied"),
-      () => flash(button, "Copy failed"),
-    );
-  }
-
-  // Sending and streaming
-
-  send() {
-    const text = this.dom.input.value;
-    if (this.streaming || !text.trim()) return;
+  /** Runs a turn (a spec from turn.js): a new message, or what a Retry holds. */
+  run(spec) {
+    if (this.turn || spec.threadId !== this.threadId) return; // a Retry for a chat left since
     this.hideError();
-    const pending = this.addItem({ type: "user_message", content: [{ text }] }, { pending: true });
-    this.dom.input.value = "";
-    this.autosize();
-    const [type, params] = this.threadId
-      ? ["threads.add_user_message", { thread_id: this.threadId, input: userInput(text) }]
-      : ["threads.create", { input: userInput(text) }];
-    this.runStream(type, params, {
-      pending,
-      onRefused: () => {
-        pending.el.remove();
-        if (!this.dom.input.value) {
-          this.dom.input.value = text;
-          this.autosize();
-        }
-        if (!this.items.size && !this.dom.log.children.length) this.showEmpty();
-      },
+    const turn = new Turn(spec, (action) => {
+      if (this.turn === turn) TURN_ACTIONS[action.type](this, action);
     });
+    this.turn = turn;
+    this.setBusy(true);
+    turn.run(this.client).finally(() => {
+      if (this.turn === turn) {
+        this.turn = null;
+        this.setBusy(false);
+      }
+      this.threadList.load();
+    });
+  }
+
+  stop() {
+    this.turn?.stop();
+  }
+
+  /** Leaving the chat: stop its turn, and let nothing more of it reach the page. */
+  abandonTurn() {
+    if (!this.turn) return;
+    this.turn.stop();
+    this.turn = null;
+    this.setBusy(false);
   }
 
   retry() {
@@ -462,202 +261,15 @@ class ChatApp {
     if (action) action();
   }
 
-  stop() {
-    if (!this.streaming) return;
-    this.streaming.stopped = true;
-    this.streaming.controller.abort();
-  }
-
-  async runStream(type, params, { pending = null, onRefused = () => {} } = {}) {
-    const run = {
-      controller: new AbortController(),
-      events: 0,
-      pending,
-      assistant: null,
-      assistantDone: false,
-      error: null,
-      stopped: false,
-      threadAtStart: this.threadId,
-    };
-    this.streaming = run;
-    this.setBusy(true);
-    try {
-      await this.client.stream(type, params, {
-        signal: run.controller.signal,
-        onEvent: (event) => {
-          run.events += 1;
-          if (this.streaming === run) this.onStreamEvent(run, event);
-        },
-      });
-      if (!run.error && run.assistant && !run.assistantDone && !run.stopped) {
-        this.failTurn(run, "The answer was cut off before it was complete.", true);
-      }
-    } catch (error) {
-      if (error.name === "AbortError" || run.stopped) {
-        this.markStopped(run);
-      } else if (run.events === 0) {
-        onRefused();
-        const again = () => this.runStream(type, params, { pending: this.resend(pending), onRefused });
-        this.showError(error.message, error.allowRetry ? again : null);
-      } else {
-        this.failTurn(run, error.message, error instanceof ChatKitError ? error.allowRetry : true);
-      }
-    } finally {
-      if (this.streaming === run) {
-        this.streaming = null;
-        this.setBusy(false);
-      }
-      this.loadThreads();
-    }
-  }
-
-  resend(pending) {
-    if (!pending) return null;
-    this.dom.input.value = "";
-    this.autosize();
-    const text = pending.parts.join("");
-    return this.addItem({ type: "user_message", content: [{ text }] }, { pending: true });
-  }
-
-  onStreamEvent(run, event) {
-    switch (event.type) {
-      case "thread.created":
-        this.setThread(event.thread.id, event.thread.title);
-        this.threads = [event.thread, ...this.threads.filter((t) => t.id !== event.thread.id)];
-        this.renderThreadList();
-        break;
-      case "thread.updated": {
-        const known = this.threads.find((t) => t.id === event.thread.id);
-        if (known) known.title = event.thread.title;
-        if (event.thread.id === this.threadId) this.setTitle(event.thread.title);
-        this.renderThreadList();
-        break;
-      }
-      case "thread.item.added":
-      case "thread.item.done":
-        this.onItem(run, event.item, event.type === "thread.item.done");
-        break;
-      case "thread.item.replaced":
-        this.onItem(run, event.item, true);
-        break;
-      case "thread.item.updated":
-        this.onItemUpdate(event.item_id, event.update);
-        break;
-      case "thread.item.removed":
-        this.items.get(event.item_id)?.el.remove();
-        this.items.delete(event.item_id);
-        break;
-      case "error":
-        run.error = event;
-        this.failTurn(run, event.message || errorText(event.code), Boolean(event.allow_retry));
-        break;
-      default:
-        break; // stream_options, progress updates, notices: nothing to show
-    }
-  }
-
-  onItem(run, item, done) {
-    if (item.type === "user_message" && run.pending && !run.pending.el.dataset.itemId) {
-      const entry = run.pending;
-      entry.el.dataset.itemId = item.id;
-      entry.el.classList.remove("pending");
-      entry.parts = partsOf(item);
-      this.renderEntry(entry);
-      this.items.set(item.id, entry);
-      run.userItemId = item.id;
-      return;
-    }
-    let entry = this.items.get(item.id);
-    if (!entry) entry = this.addItem(item);
-    else if (done || item.content?.length) {
-      entry.parts = partsOf(item);
-      this.renderEntry(entry);
-    }
-    if (!entry) return;
-    if (item.type === "assistant_message") {
-      run.assistant = entry;
-      if (done) {
-        run.assistantDone = true;
-        entry.el.classList.remove("streaming");
-      } else {
-        entry.el.classList.add("streaming");
-      }
-    } else if (item.type === "user_message") {
-      run.userItemId = item.id;
-    }
-  }
-
-  onItemUpdate(itemId, update) {
-    const entry = this.items.get(itemId);
-    if (!entry || !update) return;
-    const index = update.content_index ?? 0;
-    if (update.type === "assistant_message.content_part.text_delta") {
-      entry.parts[index] = (entry.parts[index] || "") + update.delta;
-      this.scheduleRender(entry);
-    } else if (
-      update.type === "assistant_message.content_part.added" ||
-      update.type === "assistant_message.content_part.done"
-    ) {
-      entry.parts[index] = update.content?.text ?? entry.parts[index] ?? "";
-      this.scheduleRender(entry);
-    }
-  }
-
-  markStopped(run) {
-    const entry = run.assistant;
-    if (entry && !run.assistantDone) {
-      entry.el.classList.remove("streaming");
-      this.renderEntry(entry);
-      addNote(entry.el, entry.parts.join("").trim() ? "Stopped — the answer so far is kept." : "Stopped.");
-    }
-    run.pending?.el.classList.remove("pending");
-  }
-
-  failTurn(run, message, allowRetry) {
-    if (run.assistant && !run.assistantDone) {
-      run.assistant.el.classList.remove("streaming");
-      this.renderEntry(run.assistant);
-      if (!run.assistant.parts.join("").trim()) {
-        run.assistant.el.remove();
-        for (const [id, entry] of this.items) if (entry === run.assistant) this.items.delete(id);
-      }
-    }
-    run.pending?.el.classList.remove("pending");
-    const threadId = this.threadId;
-    const userItemId = run.userItemId || lastUserItemId(this.items);
-    const again =
-      allowRetry && threadId && userItemId ? () => this.retryAfter(threadId, userItemId) : null;
-    this.showError(message, again);
-  }
-
-  retryAfter(threadId, userItemId) {
-    if (threadId !== this.threadId || this.streaming) return;
-    // The server drops everything after the user's message and answers it again.
-    const userEntry = this.items.get(userItemId);
-    if (userEntry) {
-      let next = userEntry.el.nextElementSibling;
-      while (next) {
-        const after = next.nextElementSibling;
-        if (next.dataset.itemId) this.items.delete(next.dataset.itemId);
-        next.remove();
-        next = after;
-      }
-    }
-    this.runStream("threads.retry_after_item", { thread_id: threadId, item_id: userItemId });
-  }
-
   // Small UI helpers
 
   setBusy(busy) {
-    const d = this.dom;
-    const hadFocus = document.activeElement === d.stop || document.activeElement === d.send;
-    d.send.hidden = busy;
-    d.stop.hidden = !busy;
+    this.composer.setBusy(busy);
     this.el.classList.toggle("busy", busy);
+    this.conversation.following = busy;
     // Screen readers hear the finished answer once, not every token.
-    if (busy) d.log.setAttribute("aria-busy", "true");
-    else d.log.removeAttribute("aria-busy");
-    if (hadFocus) (busy ? d.stop : d.input).focus();
+    if (busy) this.dom.log.setAttribute("aria-busy", "true");
+    else this.dom.log.removeAttribute("aria-busy");
   }
 
   showError(message, retryAction = null) {
@@ -671,99 +283,4 @@ class ChatApp {
     this.retryAction = null;
     this.dom.error.hidden = true;
   }
-
-  autosize() {
-    const input = this.dom.input;
-    input.style.height = "auto";
-    input.style.height = `${input.scrollHeight + 2}px`;
-  }
-
-  sidebarOpen() {
-    return this.el.classList.contains("sidebar-open");
-  }
-
-  openSidebar() {
-    this.el.classList.add("sidebar-open");
-    this.dom.toggle.setAttribute("aria-expanded", "true");
-    this.dom.backdrop.hidden = false;
-    (this.dom.list.querySelector('[aria-current="page"]') || this.dom.newChat).focus();
-  }
-
-  closeSidebar() {
-    this.el.classList.remove("sidebar-open");
-    this.dom.toggle.setAttribute("aria-expanded", "false");
-    this.dom.backdrop.hidden = true;
-  }
-}
-
-function partsOf(item) {
-  return (item.content || []).map((part) => part.text ?? "");
-}
-
-function lastUserItemId(items) {
-  let last = null;
-  for (const [id, entry] of items) if (entry.type === "user_message") last = id;
-  return last;
-}
-
-function threadFromHash() {
-  const id = decodeURIComponent(location.hash.slice(1));
-  return /^[\w-]{1,200}$/.test(id) ? id : null;
-}
-
-function iconButton(action, label, svg) {
-  const button = document.createElement("button");
-  button.type = "button";
-  button.className = "icon-button";
-  button.dataset.action = action;
-  button.setAttribute("aria-label", label);
-  button.title = label;
-  button.innerHTML = svg; // a constant
-  return button;
-}
-
-function notice(text) {
-  const p = document.createElement("p");
-  p.className = "notice";
-  p.textContent = text;
-  return p;
-}
-
-function addNote(el, text) {
-  el.querySelector(".message-note")?.remove();
-  const note = document.createElement("p");
-  note.className = "message-note";
-  note.textContent = text;
-  el.append(note);
-}
-
-function flash(button, text) {
-  const before = button.textContent;
-  button.textContent = text;
-  setTimeout(() => (button.textContent = before), 1500);
-}
-
-function errorText(code) {
-  return code === "stream.error"
-    ? "The server could not finish the answer. Try again."
-    : `Something went wrong (${code || "unknown error"}).`;
-}
-
-function parseDate(value) {
-  if (!value) return null;
-  const date = new Date(value); // the server's times are local, without a zone
-  return Number.isNaN(date.getTime()) ? null : date;
-}
-
-function shortDate(date) {
-  const now = new Date();
-  if (date.toDateString() === now.toDateString()) {
-    return date.toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" });
-  }
-  const sameYear = date.getFullYear() === now.getFullYear();
-  return date.toLocaleDateString(undefined, {
-    day: "numeric",
-    month: "short",
-    ...(sameYear ? {} : { year: "numeric" }),
-  });
 }
