@@ -88,9 +88,3 @@ def test_data_off_the_schema_goes_down_the_library_path() -> None:
     assert fast_parse({"type": "response.from_the_future"}, ResponseStreamEvent) is None
     assert fast_parse(RESPONSE_EVENTS[0], dict) is None
     assert type(library_parse(odd, ResponseStreamEvent)).__name__ == "ResponseTextDeltaEvent"
-
-
-def test_the_library_still_calls_the_override() -> None:
-    from openai._streaming import AsyncStream
-
-    assert "_process_response_data" in AsyncStream.__stream__.__code__.co_names
