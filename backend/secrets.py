@@ -248,7 +248,7 @@ def _create_secret_file(path: Path, secret: str) -> str:
     """Write ``secret`` to ``path`` (owner-only) unless another process just did; return the
     secret that is in the file now, so processes starting together agree on one."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary = path.with_name(f".{path.name}.{_random.token_hex(8)}.tmp")
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "w", encoding="ascii") as out:
         out.write(secret)

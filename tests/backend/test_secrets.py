@@ -149,3 +149,70 @@ def test_key_cache_leaves_environment_keys_alone(
     cache = secrets.KeyCache(tmp_path)
     assert cache.lookup("openai").source == "environment"
     assert counting_keyring.reads == 0
+
+
+@pytest.fixture
+def no_keyring() -> Iterator[None]:
+    previous = keyring.get_keyring()
+    keyring.set_keyring(NoKeyring())
+    yield
+    keyring.set_keyring(previous)
+
+
+def test_without_a_keyring_the_signing_secret_is_kept_in_an_owner_only_file(
+    no_keyring: None, tmp_path: Path
+) -> None:
+    first = secrets.jwt_secret(None, tmp_path)
+    again = secrets.jwt_secret(None, tmp_path)
+
+    kept = tmp_path / secrets.JWT_SECRET_FILE
+    assert first.source == again.source == "file"
+    assert first.value == again.value == kept.read_text()
+    assert len(first.value or "") >= 48
+    assert kept.stat().st_mode & 0o777 == 0o600
+    assert list(tmp_path.iterdir()) == [kept], "no temporary file is left behind"
+    assert "kept in" in secrets.jwt_secret_whereabouts(None, tmp_path)
+
+
+def test_a_keyring_that_keeps_nothing_is_not_trusted_with_the_secret(tmp_path: Path) -> None:
+    from keyring.backends.null import Keyring as NullKeyring
+
+    previous = keyring.get_keyring()
+    keyring.set_keyring(NullKeyring())
+    try:
+        first = secrets.jwt_secret(None, tmp_path)
+        assert first.source == "file"
+        assert secrets.jwt_secret(None, tmp_path).value == first.value
+    finally:
+        keyring.set_keyring(previous)
+
+
+def test_once_kept_in_a_file_the_secret_stays_there_when_a_keyring_appears(
+    no_keyring: None, memory_keyring: MemoryKeyring, tmp_path: Path
+) -> None:
+    """Tokens minted while there was no keyring stay valid after one is installed."""
+    keyring.set_keyring(NoKeyring())
+    headless = secrets.jwt_secret(None, tmp_path)
+    keyring.set_keyring(memory_keyring)
+    assert secrets.jwt_secret(None, tmp_path) == headless
+    assert memory_keyring.entries == {}
+
+
+def test_processes_that_start_together_agree_on_one_secret(
+    no_keyring: None, tmp_path: Path
+) -> None:
+    import threading
+
+    start = threading.Barrier(6)
+    seen: list[str | None] = []
+
+    def look_up() -> None:
+        start.wait(timeout=30)
+        seen.append(secrets.jwt_secret(None, tmp_path).value)
+
+    workers = [threading.Thread(target=look_up) for _ in range(6)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=60)
+    assert len(seen) == 6 and len(set(seen)) == 1 and seen[0]
