@@ -136,5 +136,6 @@ def stop_when_parent_exits(poll_seconds: float = 1.0) -> None:
 
 
 def _stop_gracefully() -> None:
-    """What Ctrl+C does to uvicorn: finish open responses, then exit (from any thread)."""
-    signal.raise_signal(signal.SIGTERM)
+    """What Ctrl+C does to uvicorn: finish open responses, then exit with 0 (from any thread;
+    uvicorn re-raises the signal it stopped for, and only SIGINT then ends in a clean exit)."""
+    signal.raise_signal(signal.SIGINT)

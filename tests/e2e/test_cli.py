@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,15 +15,19 @@ import httpx
 import jwt
 import pytest
 
+from backend.supervision import ExitCode, read_health
 from tests.support.desk_process import (
+    REPO_ROOT,
     TEST_JWT_SECRET,
     DeskProcess,
     base_env,
+    free_port,
     make_token,
     run_cli,
 )
 from tests.support.fake_upstream import FakeUpstream
 from tests.support.sse_client import DeskClient
+from tests.support.waiting import wait_until
 
 
 @pytest.fixture
@@ -178,7 +184,7 @@ def test_server_without_keyring_still_runs_and_explains(
         OPENAI_API_KEY="",
         GEMINI_API_KEY="",
     )
-    assert httpx.get(f"{desk.url}/health").json()["key_configured"] is False
+    assert httpx.get(f"{desk.url}/health", timeout=60).json()["key_configured"] is False
     error = DeskClient(desk.url, make_token(user)).create_thread("hello").errors[0]
     assert "No OpenAI API key is configured (no system keyring is available" in error["message"]
     assert "no system keyring is available" in desk.log()
@@ -226,18 +232,21 @@ def test_key_changes_reach_a_running_server_without_a_keyring_read_per_turn(
     assert client.add_message(thread_id, "five").errors == []
 
 
-def test_supervised_server_stops_when_its_parent_dies(env: dict[str, str], tmp_path: Path) -> None:
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_supervised_server_stops_when_its_parent_dies(env: dict[str, str]) -> None:
     """The tray's child never outlives it: a parent killed with -9 takes the server with it."""
-    import signal
-    import sys
-    import time
-
-    from tests.support.desk_process import REPO_ROOT, free_port
-
     port = free_port()
     launcher = (
         "import subprocess, sys, time;"
-        f"child = subprocess.Popen([sys.executable, '-m', 'backend', 'serve', '--port', '{port}']);"
+        "child = subprocess.Popen([sys.executable, '-m', 'backend', 'serve', '--port', "
+        f"'{port}'], stdin=subprocess.PIPE);"
         "print(child.pid, flush=True); time.sleep(600)"
     )
     parent = subprocess.Popen(
@@ -247,22 +256,47 @@ def test_supervised_server_stops_when_its_parent_dies(env: dict[str, str], tmp_p
         stdout=subprocess.PIPE,
         text=True,
     )
+    assert parent.stdout is not None
     child_pid = int(parent.stdout.readline())
-    for _ in range(600):
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            time.sleep(0.05)
-    parent.send_signal(signal.SIGKILL)
-    parent.wait()
+    try:
+        wait_until(lambda: _health(port) is not None, "the supervised server never answered")
+        parent.send_signal(signal.SIGKILL)
+        parent.wait()
+        wait_until(lambda: not _alive(child_pid), "the server outlived its parent")
+    finally:
+        if _alive(child_pid):
+            os.kill(child_pid, signal.SIGKILL)
 
-    for _ in range(100):
-        try:
-            os.kill(child_pid, 0)
-        except ProcessLookupError:
-            break
-        time.sleep(0.1)
-    else:
-        os.kill(child_pid, signal.SIGKILL)
-        raise AssertionError("the server outlived its parent")
+
+def test_the_end_of_stdin_stops_a_supervised_server_gracefully(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """How the tray stops its server where there is no SIGTERM (Windows): it closes the pipe."""
+    port = free_port()
+    log = tmp_path / "serve.log"
+    with log.open("wb") as output:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "backend", "serve", "--port", str(port)],
+            cwd=REPO_ROOT,
+            env={**env, "CHATKIT_DESK_WATCH_PARENT": "1"},
+            stdin=subprocess.PIPE,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        wait_until(lambda: (_health(port) or {}).get("ready"), "the server never became ready")
+        assert server.stdin is not None
+        server.stdin.close()
+        assert server.wait(timeout=60) == ExitCode.OK
+    finally:
+        if server.poll() is None:
+            server.kill()
+    assert "Shutting down" in log.read_text(), "it stopped the way Ctrl+C stops it"
+
+
+def _health(port: int) -> dict | None:
+    try:
+        answer = httpx.get(f"http://127.0.0.1:{port}/health", timeout=5)
+    except httpx.TransportError:
+        return None
+    return read_health(answer.content)
