@@ -74,7 +74,7 @@ def test_open_chat_opens_a_one_time_sign_in_link(
 
     [url] = opened
     assert url.startswith(f"http://127.0.0.1:{port_of(desk.data_dir)}/login?token=")
-    with httpx.Client() as browser:
+    with httpx.Client(timeout=60) as browser:
         signed_in = browser.get(url)
         assert signed_in.status_code == 303 and signed_in.headers["location"] == "/"
         assert "httponly" in signed_in.headers["set-cookie"].lower()
@@ -102,6 +102,7 @@ def test_copy_access_token_gives_a_token_the_server_accepts(qtbot: QtBot, desk: 
         f"http://127.0.0.1:{port_of(desk.data_dir)}/chatkit",
         json={"type": "threads.list", "params": {}},
         headers={"Authorization": f"Bearer {token}"},
+        timeout=60,
     )
     assert answer.status_code == 200
 

@@ -467,7 +467,7 @@ def test_readable_in_light_and_dark_mode(
 
 
 def test_the_developer_page_is_public_and_shows_how_to_connect(openai_desk: DeskProcess) -> None:
-    response = httpx.get(f"{openai_desk.url}/docs")
+    response = httpx.get(f"{openai_desk.url}/docs", timeout=60)
     assert response.status_code == 200
     page = html.unescape(response.text)  # the snippets as a reader sees them
     for needed in (

@@ -274,7 +274,9 @@ def _with_thread(request: dict, thread_id: str) -> dict:
 
 @pytest.mark.parametrize("path", ["/chatkit", "/api/chat"])
 def test_chat_routes_need_a_token(openai_desk: DeskProcess, path: str) -> None:
-    response = httpx.post(f"{openai_desk.url}{path}", json={"type": "threads.list", "params": {}})
+    response = httpx.post(
+        f"{openai_desk.url}{path}", json={"type": "threads.list", "params": {}}, timeout=60
+    )
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "token_missing"
     assert response.headers["www-authenticate"] == "Bearer"
@@ -283,13 +285,14 @@ def test_chat_routes_need_a_token(openai_desk: DeskProcess, path: str) -> None:
         f"{openai_desk.url}{path}",
         json={"type": "threads.list", "params": {}},
         headers={"Authorization": f"Bearer {make_token('x', secret='wrong-secret-' + 'x' * 40)}"},
+        timeout=60,
     )
     assert bad.status_code == 401
     assert bad.json()["error"]["code"] == "token_invalid"
 
 
 def test_health_is_open_and_has_no_secrets(openai_desk: DeskProcess) -> None:
-    response = httpx.get(f"{openai_desk.url}/health")
+    response = httpx.get(f"{openai_desk.url}/health", timeout=60)
     body = response.json()
     assert body == {
         "status": "ok",
@@ -304,6 +307,6 @@ def test_health_is_open_and_has_no_secrets(openai_desk: DeskProcess) -> None:
 
 
 def test_unknown_route_is_a_json_404(openai_desk: DeskProcess) -> None:
-    response = httpx.get(f"{openai_desk.url}/nope")
+    response = httpx.get(f"{openai_desk.url}/nope", timeout=60)
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"

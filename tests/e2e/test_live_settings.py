@@ -31,7 +31,7 @@ def test_provider_model_and_instructions_apply_to_the_next_message(
     assert reply.assistant_text == "My instructions are: Be brief."
     last = upstream.state.requests[-1]
     assert (last.path, last.body["model"]) == ("/v1/chat/completions", "fake-mini")
-    health = httpx.get(f"{desk.url}/health").json()
+    health = httpx.get(f"{desk.url}/health", timeout=60).json()
     assert (health["provider"], health["model"]) == ("gemini", "fake-mini")
 
 
@@ -42,11 +42,15 @@ def test_allowed_origins_apply_without_a_restart(
     desk = desk_factory(data_dir)
     origin = {"Origin": "http://localhost:5173", "Authorization": f"Bearer {make_token(user)}"}
     body = {"type": "threads.list", "params": {}}
-    assert httpx.post(f"{desk.url}/chatkit", json=body, headers=origin).status_code == 403
+    assert (
+        httpx.post(f"{desk.url}/chatkit", json=body, headers=origin, timeout=60).status_code == 403
+    )
 
     save_settings_file(data_dir, {"allowed_origins": ["http://localhost:5173"]})
 
-    assert httpx.post(f"{desk.url}/chatkit", json=body, headers=origin).status_code == 200
+    assert (
+        httpx.post(f"{desk.url}/chatkit", json=body, headers=origin, timeout=60).status_code == 200
+    )
 
 
 def test_an_invalid_file_keeps_the_last_good_settings(

@@ -56,13 +56,13 @@ def test_metrics_need_a_token_and_count_what_happened(
     observed: tuple[DeskProcess, Path], user: str
 ) -> None:
     desk, _ = observed
-    assert httpx.get(f"{desk.url}/metrics").status_code == 401
+    assert httpx.get(f"{desk.url}/metrics", timeout=60).status_code == 401
     client = DeskClient(desk.url, make_token(user))
     client.create_thread("hello")
     client.create_thread("bad [401]")
 
     text = httpx.get(
-        f"{desk.url}/metrics", headers={"Authorization": f"Bearer {make_token(user)}"}
+        f"{desk.url}/metrics", headers={"Authorization": f"Bearer {make_token(user)}"}, timeout=60
     ).text
 
     assert 'chatkit_desk_http_requests_total{route="/chatkit",status="200"} 2.0' in text
@@ -86,7 +86,9 @@ def test_rate_limit_rejections_are_counted(
     statuses = [client.list_threads().status for _ in range(4)]
     assert statuses.count(429) == 2
     text = httpx.get(
-        f"{desk.url}/metrics", headers={"Authorization": f"Bearer {make_token(user + '-ops')}"}
+        f"{desk.url}/metrics",
+        headers={"Authorization": f"Bearer {make_token(user + '-ops')}"},
+        timeout=60,
     ).text
     assert 'chatkit_desk_rate_limit_rejections_total{route="/chatkit"} 2.0' in text
 
@@ -135,7 +137,9 @@ def test_provider_concurrency_cap_and_busy_error(
     def hold() -> None:
         body = {"type": "threads.create", "params": {"input": user_input("long [slow]")}}
         headers = {"Authorization": f"Bearer {make_token(user)}"}
-        with httpx.stream("POST", f"{desk.url}/chatkit", json=body, headers=headers) as r:
+        with httpx.stream(
+            "POST", f"{desk.url}/chatkit", json=body, headers=headers, timeout=60
+        ) as r:
             for line in r.iter_lines():
                 if "text_delta" in line:
                     started.set()

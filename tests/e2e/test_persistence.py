@@ -34,7 +34,9 @@ def test_kill_mid_answer_keeps_the_acknowledged_message(
     desk = desk_factory(data_dir)
     body = {"type": "threads.create", "params": {"input": user_input("do not lose me [slow]")}}
     headers = {"Authorization": f"Bearer {make_token(user)}"}
-    with httpx.stream("POST", f"{desk.url}/chatkit", json=body, headers=headers) as response:
+    with httpx.stream(
+        "POST", f"{desk.url}/chatkit", json=body, headers=headers, timeout=60
+    ) as response:
         for line in response.iter_lines():
             if '"user_message"' in line:
                 break  # the server has acknowledged the message

@@ -94,7 +94,7 @@ def test_no_key_configured_answers_how_to_add_one(
     desk_factory: Callable[..., DeskProcess], user: str, upstream: FakeUpstream
 ) -> None:
     desk = desk_factory(OPENAI_API_KEY="")
-    assert httpx.get(f"{desk.url}/health").json()["key_configured"] is False
+    assert httpx.get(f"{desk.url}/health", timeout=60).json()["key_configured"] is False
     before = len(upstream.state.requests)
 
     reply = DeskClient(desk.url, make_token(user)).create_thread("hello")
@@ -122,7 +122,9 @@ def test_client_going_away_cancels_the_upstream_request(
     abandoned_before = upstream.state.streams_abandoned
     body = {"type": "threads.create", "params": {"input": user_input("long one [slow]")}}
     headers = {"Authorization": f"Bearer {make_token(user)}"}
-    with httpx.stream("POST", f"{desk.url}/chatkit", json=body, headers=headers) as response:
+    with httpx.stream(
+        "POST", f"{desk.url}/chatkit", json=body, headers=headers, timeout=60
+    ) as response:
         for line in response.iter_lines():
             if "text_delta" in line:
                 break  # the user closes the tab mid-answer

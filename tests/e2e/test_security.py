@@ -61,7 +61,9 @@ def forged_tokens() -> dict[str, str]:
 def test_bad_tokens_are_refused_with_a_reason(openai_desk: DeskProcess, case: str) -> None:
     token = forged_tokens()[case]
     for path in ("/chatkit", "/api/chat"):
-        response = httpx.post(f"{openai_desk.url}{path}", json=LIST, headers=bearer(token))
+        response = httpx.post(
+            f"{openai_desk.url}{path}", json=LIST, headers=bearer(token), timeout=60
+        )
         assert response.status_code == 401, (case, path)
         error = response.json()["error"]
         assert error["code"] in ("token_expired", "token_invalid")
@@ -90,7 +92,7 @@ def test_one_time_link_gives_a_strict_httponly_session(
     link = sign_in_link(cli_env)
     assert link.startswith(f"{openai_desk.url}/login?token=")
 
-    with httpx.Client() as browser:
+    with httpx.Client(timeout=60) as browser:
         response = browser.get(link)
         assert response.status_code == 303
         assert response.headers["location"] == "/"
@@ -104,7 +106,7 @@ def test_one_time_link_gives_a_strict_httponly_session(
         threads = browser.post(f"{openai_desk.url}/chatkit", json=LIST)
         assert threads.status_code == 200, "the cookie authenticates the chat routes as 'local'"
 
-    with httpx.Client() as other_browser:
+    with httpx.Client(timeout=60) as other_browser:
         reused = other_browser.get(link)
         assert reused.status_code == 401
         assert "already used" in reused.text
@@ -113,22 +115,22 @@ def test_one_time_link_gives_a_strict_httponly_session(
 
 
 def test_without_a_session_the_page_explains_how_to_sign_in(openai_desk: DeskProcess) -> None:
-    page = httpx.get(f"{openai_desk.url}/")
+    page = httpx.get(f"{openai_desk.url}/", timeout=60)
     assert page.status_code == 401
     assert "chatkit-desk open" in page.text
-    assert httpx.get(f"{openai_desk.url}/static/app.js").status_code == 401
+    assert httpx.get(f"{openai_desk.url}/static/app.js", timeout=60).status_code == 401
     expired = jwt.encode(
         {"sub": "local", "iat": 0, "exp": 1, "purpose": "login", "jti": "old"},
         TEST_JWT_SECRET,
         algorithm="HS256",
     )
-    assert "not valid" in httpx.get(f"{openai_desk.url}/login?token={expired}").text
+    assert "not valid" in httpx.get(f"{openai_desk.url}/login?token={expired}", timeout=60).text
 
 
 def test_session_cookie_is_not_a_bearer_token(
     openai_desk: DeskProcess, cli_env: dict[str, str]
 ) -> None:
-    with httpx.Client() as browser:
+    with httpx.Client(timeout=60) as browser:
         browser.get(sign_in_link(cli_env))
         session = browser.cookies[f"chatkit_desk_session_{openai_desk.port}"]
     assert post(openai_desk, LIST, **bearer(session)).status_code == 401
@@ -141,7 +143,7 @@ def test_session_cookie_is_not_a_bearer_token(
     "host", ["evil.example", "evil.example:8765", "127.0.0.1.evil.example", ""]
 )
 def test_foreign_host_gets_421(openai_desk: DeskProcess, host: str) -> None:
-    response = httpx.get(f"{openai_desk.url}/health", headers={"Host": host})
+    response = httpx.get(f"{openai_desk.url}/health", headers={"Host": host}, timeout=60)
     assert response.status_code == 421
     assert response.json()["error"]["code"] == "host_not_allowed"
 
@@ -156,15 +158,23 @@ def test_missing_host_gets_421(openai_desk: DeskProcess) -> None:
 @pytest.mark.parametrize("host", ["localhost", "127.0.0.1", "[::1]"])
 def test_loopback_names_are_fine(openai_desk: DeskProcess, host: str) -> None:
     response = httpx.get(
-        f"{openai_desk.url}/health", headers={"Host": f"{host}:{openai_desk.port}"}
+        f"{openai_desk.url}/health",
+        headers={"Host": f"{host}:{openai_desk.port}"},
+        timeout=60,
     )
     assert response.status_code == 200
 
 
 def test_configured_host_is_allowed(desk_factory: Callable[..., DeskProcess]) -> None:
     desk = desk_factory(CHATKIT_DESK_ALLOWED_HOSTS="chat.internal")
-    assert httpx.get(f"{desk.url}/health", headers={"Host": "chat.internal"}).status_code == 200
-    assert httpx.get(f"{desk.url}/health", headers={"Host": "other.internal"}).status_code == 421
+    assert (
+        httpx.get(f"{desk.url}/health", headers={"Host": "chat.internal"}, timeout=60).status_code
+        == 200
+    )
+    assert (
+        httpx.get(f"{desk.url}/health", headers={"Host": "other.internal"}, timeout=60).status_code
+        == 421
+    )
 
 
 # 5. Origin allowlist and CORS
@@ -247,12 +257,13 @@ def test_body_size_limit(openai_desk: DeskProcess, user: str) -> None:
         f"{openai_desk.url}/chatkit",
         content=chunks(),
         headers={**bearer(make_token(user)), "Content-Type": "application/json"},
+        timeout=60,
     )
     assert chunked.status_code == 413
 
 
 def test_body_limit_comes_before_authentication(openai_desk: DeskProcess) -> None:
-    response = httpx.post(f"{openai_desk.url}/chatkit", content=b"x" * 2_000_000)
+    response = httpx.post(f"{openai_desk.url}/chatkit", content=b"x" * 2_000_000, timeout=60)
     assert response.status_code == 413
 
 
@@ -275,37 +286,47 @@ def test_rate_limit_per_user(desk_factory: Callable[..., DeskProcess], user: str
     assert post(desk, LIST, **bearer(make_token(user + "-other"))).status_code == 200
 
 
-def test_concurrent_stream_caps(desk_factory: Callable[..., DeskProcess], user: str) -> None:
-    desk = desk_factory(CHATKIT_DESK_MAX_STREAMS_PER_USER="1", CHATKIT_DESK_MAX_STREAMS="2")
-    slow = {"type": "threads.create", "params": {"input": user_input("take your time [slow]")}}
+def test_concurrent_stream_caps(
+    desk_factory: Callable[..., DeskProcess], upstream: FakeUpstream, user: str
+) -> None:
+    desk = desk_factory(
+        CHATKIT_DESK_MAX_STREAMS_PER_USER="1",
+        CHATKIT_DESK_MAX_STREAMS="2",
+        CHATKIT_DESK_UPSTREAM_TIMEOUT="300",  # the held streams must not time out meanwhile
+    )
+    held = {"type": "threads.create", "params": {"input": user_input(f"wait [hold:{user}]")}}
     quick = {"type": "threads.create", "params": {"input": user_input("quick")}}
-    started = threading.Event()
+    streaming = threading.Semaphore(0)
 
     def hold_stream(sub: str) -> None:
         with httpx.stream(
-            "POST", f"{desk.url}/chatkit", json=slow, headers=bearer(make_token(sub))
+            "POST", f"{desk.url}/chatkit", json=held, headers=bearer(make_token(sub)), timeout=300
         ) as r:
+            announced = False
             for line in r.iter_lines():
-                if "text_delta" in line:
-                    started.set()
+                if "text_delta" in line and not announced:
+                    announced = True
+                    streaming.release()
 
     holders = [threading.Thread(target=hold_stream, args=(sub,)) for sub in (user, user + "-2")]
-    for holder in holders:
-        holder.start()
-        started.wait(10)
-        started.clear()
+    try:
+        for holder in holders:
+            holder.start()
+        for _ in holders:
+            assert streaming.acquire(timeout=120), "a held stream never started"
 
-    per_user = post(desk, quick, **bearer(make_token(user)))
-    assert per_user.status_code == 429
-    assert per_user.json()["error"]["code"] == "too_many_streams"
-    assert "CHATKIT_DESK_MAX_STREAMS_PER_USER" in per_user.json()["error"]["message"]
-    total = post(desk, quick, **bearer(make_token(user + "-3")))
-    assert total.status_code == 429
-    assert "CHATKIT_DESK_MAX_STREAMS)" in total.json()["error"]["message"]
-    assert post(desk, LIST, **bearer(make_token(user))).status_code == 200, "JSON calls still work"
-
-    for holder in holders:
-        holder.join()
+        per_user = post(desk, quick, **bearer(make_token(user)))
+        assert per_user.status_code == 429
+        assert per_user.json()["error"]["code"] == "too_many_streams"
+        assert "CHATKIT_DESK_MAX_STREAMS_PER_USER" in per_user.json()["error"]["message"]
+        total = post(desk, quick, **bearer(make_token(user + "-3")))
+        assert total.status_code == 429
+        assert "CHATKIT_DESK_MAX_STREAMS)" in total.json()["error"]["message"]
+        assert post(desk, LIST, **bearer(make_token(user))).status_code == 200, "JSON still works"
+    finally:
+        upstream.release(user)
+        for holder in holders:
+            holder.join(timeout=120)
     assert post(desk, quick, **bearer(make_token(user))).status_code == 200, "slots are given back"
 
 
@@ -365,11 +386,11 @@ def test_a_whole_session_never_reveals_the_key_or_tokens(
     )
     for request in (LIST, {"type": "threads.get_by_id", "params": {"thread_id": reply.thread_id}}):
         seen.append(client.http.post("/chatkit", json=request).text)
-    seen.append(httpx.get(f"{desk.url}/health").text)
-    with httpx.Client() as browser:
+    seen.append(httpx.get(f"{desk.url}/health", timeout=60).text)
+    with httpx.Client(timeout=60) as browser:
         signed_in = browser.get(link)
         seen += [signed_in.text, str(signed_in.headers), browser.get(f"{desk.url}/").text]
-    seen.append(httpx.get(f"{desk.url}/nope?token={token}").text)
+    seen.append(httpx.get(f"{desk.url}/nope?token={token}", timeout=60).text)
     seen.append(run_cli(["keys", "status"], desk.env).stdout)
     assert upstream.state.requests[-1].authorization == f"Bearer {key}", "the key was used"
     desk.stop()

@@ -14,7 +14,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, Route, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    Page,
+    Playwright,
+    Route,
+    expect,
+    sync_playwright,
+)
 
 from tests.support.desk_process import DeskProcess, run_cli
 
@@ -46,8 +54,14 @@ def launch(playwright: Playwright) -> Browser:
     return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
 
 
+PAGE_DEADLINE_MS = 30_000
+"""How long a page action or an ``expect`` may wait on a busy machine (Playwright's own
+``expect`` default is 5 s)."""
+
+
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
+    expect.set_options(timeout=PAGE_DEADLINE_MS)
     if not Path(CHROMIUM).exists():
         pytest.fail(f"Chromium is needed for the chat page tests (looked for {CHROMIUM})")
     with sync_playwright() as playwright:
@@ -110,7 +124,7 @@ def open_session(
         viewport=viewport or {"width": 1100, "height": 760},
         storage_state=storage_state,  # type: ignore[arg-type]
     )
-    context.set_default_timeout(15_000)
+    context.set_default_timeout(PAGE_DEADLINE_MS)
     route = CdnRoute(cdn)
     context.route(CHATKIT_JS_URL, route.handle)
     # Nothing but the desk server: any other outside request fails at once.

@@ -11,6 +11,7 @@ Faults are chosen by a marker in the last user message:
 ``[401]`` ``[429]`` (with Retry-After) ``[500]``: that HTTP error;
 ``[cut]``: a few words, then the connection drops; ``[hang]``: a few words, then silence;
 ``[hang-first]``: headers, then silence; ``[slow]``: 40 words, 50 ms apart;
+``[hold:NAME]``: a few words, then nothing until the test calls ``release("NAME")``;
 ``[truncate]``: the words, then a clean end with no finish reason / no ``response.completed``;
 ``[xss]``: a reply with HTML in it; ``[words:N]``: N words as fast as possible;
 ``[bench:N:R]``: N words at R words/s (0: as fast as possible), each word the wall-clock time
@@ -133,6 +134,7 @@ class FakeUpstream:
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self._socket: socket.socket | None = None
+        self._held: dict[str, threading.Event] = {}
         self.app = Starlette(
             routes=[
                 Route("/v1/responses", self._responses, methods=["POST"]),
@@ -200,6 +202,13 @@ class FakeUpstream:
     def reset(self) -> None:
         self.state = UpstreamState()
 
+    def _hold(self, name: str) -> threading.Event:
+        return self._held.setdefault(name, threading.Event())
+
+    def release(self, name: str) -> None:
+        """Let the streams marked ``[hold:name]`` go on to their end."""
+        self._hold(name).set()
+
     # Shared request handling
 
     async def _admit(self, request: Request) -> tuple[dict[str, Any], str, Response | None]:
@@ -237,6 +246,7 @@ class FakeUpstream:
         sent_words = 0
         finished = False
         bench = re.search(r"\[bench:\d+:(\d+)\]", last)
+        hold = re.search(r"\[hold:([\w-]+)\]", last)
         pause = 1 / int(bench.group(1)) if bench and int(bench.group(1)) else 0.0
         try:
             if "[hang-first]" in last:
@@ -258,6 +268,8 @@ class FakeUpstream:
                         raise ConnectionAbortedError("fake upstream cut the stream")
                     if sent_words > 3 and "[hang]" in last:
                         await asyncio.sleep(3600)
+                    if sent_words == 4 and hold:
+                        await asyncio.to_thread(self._hold(hold.group(1)).wait, 300)
                 yield chunk
             finished = True
         finally:

@@ -55,10 +55,11 @@ async def test_health_first_then_the_app(tmp_path: Path, memory_keyring: MemoryK
     ):
         health = await client.get("/health")
         assert health.status_code == 200 and health.json()["app"] == "chatkit-desk"
+        assert health.json()["ready"] is False, "it says it is not ready to chat yet"
         assert (await client.get("/health", headers={"Host": "evil.example"})).status_code == 421
 
         waiting = asyncio.create_task(client.post("/chatkit"))
-        await asyncio.sleep(0.2)
+        await asyncio.sleep(0.2)  # a negative check: nothing may answer it meanwhile
         assert not waiting.done(), "a chat request waits for the app"
         release.set()
         assert (await waiting).text == "loaded"
@@ -76,7 +77,11 @@ async def test_a_failed_load_is_reported_everywhere(
         Lifespan(app),
         httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client,
     ):
-        await asyncio.sleep(0.2)
-        for response in (await client.get("/health"), await client.post("/chatkit")):
+        # /health may still answer "starting" until the loader thread has failed: wait for it
+        deadline = asyncio.get_running_loop().time() + 60
+        while (health := await client.get("/health")).status_code == 200:
+            assert asyncio.get_running_loop().time() < deadline, "the failure was never reported"
+            await asyncio.sleep(0.01)
+        for response in (health, await client.post("/chatkit")):
             assert response.status_code == 503
             assert response.json()["error"]["code"] == "startup_failed"
