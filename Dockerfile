@@ -3,14 +3,13 @@
 #
 #   docker build -t chatkit-desk .
 #   docker run -d --name chatkit-desk -p 127.0.0.1:8765:8765 -v chatkit-desk-data:/data \
-#     -e CHATKIT_DESK_JWT_SECRET="$(openssl rand -hex 32)" -e OPENAI_API_KEY=sk-… chatkit-desk
+#     -e OPENAI_API_KEY=sk-… chatkit-desk
 #   docker exec chatkit-desk chatkit-desk token --sub alice     # an access token for a frontend
 #
-# Environment (see README "Configuration" for the rest):
-#   CHATKIT_DESK_JWT_SECRET    required, 32+ characters: the token signing secret. There is no
-#                              keyring in a container to keep a generated one, so the container
-#                              refuses to start without it (and tokens from `token` would not
-#                              survive a restart otherwise).
+# Environment (see docs/configuration.md for the rest):
+#   CHATKIT_DESK_JWT_SECRET    optional, 32+ characters: the token signing secret. Without it a
+#                              generated one is kept in /data/jwt-secret (there is no keyring in
+#                              a container), so tokens survive restarts as long as the volume does.
 #   OPENAI_API_KEY / GEMINI_API_KEY, CHATKIT_DESK_PROVIDER, CHATKIT_DESK_*_MODEL / _BASE_URL
 #   CHATKIT_DESK_ALLOWED_HOSTS comma list of the host names clients address the server by
 #                              (e.g. desk.internal,10.0.0.5). Loopback names are always allowed
@@ -35,6 +34,7 @@ COPY pyproject.toml uv.lock README.md ./
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --locked --no-dev --no-install-project $NO_QT
 COPY backend/ backend/
+COPY chatkit_desk/ chatkit_desk/
 COPY desktop/ desktop/
 COPY resources/ resources/
 RUN --mount=type=cache,target=/root/.cache/uv \
@@ -57,5 +57,5 @@ VOLUME ["/data"]
 EXPOSE 8765
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
   CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/health' % os.environ.get('CHATKIT_DESK_PORT', '8765'), timeout=4)"]
-ENTRYPOINT ["/bin/sh", "-c", ": \"${CHATKIT_DESK_JWT_SECRET:?is required: pass -e CHATKIT_DESK_JWT_SECRET=<32+ random characters> (no keyring in a container)}\"; exec chatkit-desk \"$@\"", "chatkit-desk"]
+ENTRYPOINT ["chatkit-desk"]
 CMD ["serve", "--host", "0.0.0.0"]
