@@ -35,14 +35,22 @@ def host_of(host_header: str) -> str:
     return host.rsplit(":", 1)[0] if ":" in host else host
 
 
+def _as_in_host_header(host: str) -> str:
+    """``fd00::1`` → ``[fd00::1]``: an IPv6 address is bracketed in a ``Host`` header."""
+    host = host.lower()
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host
+
+
 def allowed_hosts(settings: Settings) -> frozenset[str]:
     """What a request's ``Host`` may name: loopback, the bound host, and configured names."""
-    return LOOPBACK_HOSTS | {settings.host.lower(), *settings.allowed_hosts}
+    return LOOPBACK_HOSTS | {_as_in_host_header(settings.host), *settings.allowed_hosts}
 
 
 def own_origins(settings: Settings) -> frozenset[str]:
-    """The origins of the server's own page, under each loopback name."""
-    return frozenset(f"http://{name}:{settings.port}" for name in LOOPBACK_HOSTS)
+    """The origins of the server's own page: under each loopback name, and where ``base_url``
+    sends a browser (the bound host, when it is a specific one)."""
+    loopback = {f"http://{name}:{settings.port}" for name in LOOPBACK_HOSTS}
+    return frozenset({*loopback, base_url(settings).lower()})
 
 
 def allowed_origins(settings: Settings) -> frozenset[str]:
@@ -53,8 +61,7 @@ def allowed_origins(settings: Settings) -> frozenset[str]:
 def base_url(settings: Settings) -> str:
     """Where a browser on this machine reaches the server."""
     host = "127.0.0.1" if settings.host in WILDCARD_HOSTS else settings.host
-    host = f"[{host}]" if ":" in host and not host.startswith("[") else host
-    return f"http://{host}:{settings.port}"
+    return f"http://{_as_in_host_header(host)}:{settings.port}"
 
 
 def sign_in_url(settings: Settings, login_token: str) -> str:

@@ -76,7 +76,7 @@ def _describe(exc: ValidationError) -> ApiError:
         )
     if kind == "union_tag_not_found":
         return ApiError(400, "invalid_request", "The request has no 'type' field.")
-    if kind == "model_attributes_type" and not first["loc"]:
+    if kind in ("model_attributes_type", "dict_type") and not first["loc"]:
         return ApiError(400, "invalid_request", "The request body must be a JSON object.")
     where = ".".join(str(part) for part in first["loc"][1:]) or "body"
     return ApiError(400, "invalid_request", f"Invalid request: {where}: {first['msg']}.")
