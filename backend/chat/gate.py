@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 class ProviderBusy(Exception):
@@ -21,7 +21,12 @@ class ProviderBusy(Exception):
 class _Lane:
     semaphore: asyncio.Semaphore
     waiting: int = 0
-    active: int = field(default=0)
+    active: int = 0
+
+    def describe(self) -> str:
+        answers = "1 answer is" if self.active == 1 else f"{self.active} answers are"
+        waiting = f" and {self.waiting} waiting" if self.waiting else ""
+        return f"{answers} in progress{waiting}"
 
 
 class ProviderGate:
@@ -42,16 +47,17 @@ class ProviderGate:
         lane = self._lane(provider)
         if lane.semaphore.locked():
             if lane.waiting >= self.queue:
-                raise ProviderBusy(
-                    f"{lane.active} answers are in progress and {lane.waiting} waiting"
-                )
+                raise ProviderBusy(lane.describe())
             lane.waiting += 1
             try:
                 await asyncio.wait_for(lane.semaphore.acquire(), self.wait_seconds)
+                timed_out = False
             except TimeoutError:
-                raise ProviderBusy(f"{lane.active} answers are in progress") from None
+                timed_out = True
             finally:
                 lane.waiting -= 1
+            if timed_out:  # said once this turn has left the queue
+                raise ProviderBusy(lane.describe())
         else:
             await lane.semaphore.acquire()
         lane.active += 1

@@ -111,10 +111,11 @@ class AssistantReply:
                 yield ThreadItemDoneEvent(item=message)
 
     def _message(self, output: object, item_id: str) -> AssistantMessageItem:
+        # A refusal is the model's answer too: shown as its text, as the SDK's mapping does.
         content = [
-            AssistantMessageContent(text=part.text)
+            AssistantMessageContent(text=part.text if part.type == "output_text" else part.refusal)
             for part in getattr(output, "content", [])
-            if getattr(part, "type", None) == "output_text"
+            if getattr(part, "type", None) in ("output_text", "refusal")
         ]
         return AssistantMessageItem(
             id=item_id, thread_id=self._thread_id, created_at=datetime.now(), content=content

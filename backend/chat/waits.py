@@ -40,9 +40,9 @@ async def bounded_waits(
 ) -> AsyncIterator[ThreadStreamEvent]:
     """Relay ``events``; raise ``UpstreamTimeout`` when the provider keeps us waiting too long.
 
-    Each wait for the next event is bounded (``waits.first`` until text starts to arrive), and
-    so is the whole turn. Only the wait for the provider counts: the clock is stopped while an
-    event is handed on, so a slow client never counts against the provider.
+    Each wait for the next event is bounded (``waits.first`` until text starts to arrive): that
+    clock is stopped while an event is handed on, so a slow client never counts against the
+    provider there. The whole turn is bounded too, by the wall clock.
     """
     loop = asyncio.get_running_loop()
     turn_deadline = loop.time() + waits.whole_turn
@@ -62,4 +62,6 @@ async def bounded_waits(
                     wait = waits.between
                 yield event
     except TimeoutError:
+        if not deadline.expired():  # raised by the stream itself, not by our clock
+            raise
         raise UpstreamTimeout(waits.whole_turn if whole_turn else wait, whole_turn) from None

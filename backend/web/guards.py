@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from backend import hosts
@@ -39,24 +40,23 @@ class RequestGuard:
         self.app = app
         self._settings = settings
         self._allowlists_for: Settings | None = None
-        self.max_body_bytes = settings().max_body_bytes
 
-    def _snapshot(self, scope: Scope) -> None:
+    def _snapshot(self, scope: Scope) -> Settings:
         """Take this request's settings; recompute the allowlists when they have changed (the
         settings window may add an origin while the server runs)."""
         current = self._settings()
         scope.setdefault("state", {})["settings"] = current
-        if current is self._allowlists_for:
-            return
-        self._allowlists_for = current
-        self.allowed_hosts = hosts.allowed_hosts(current)
-        self.allowed_origins = hosts.allowed_origins(current)
+        if current is not self._allowlists_for:
+            self._allowlists_for = current
+            self.allowed_hosts = hosts.allowed_hosts(current)
+            self.allowed_origins = hosts.allowed_origins(current)
+        return current
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        self._snapshot(scope)
+        max_body_bytes = self._snapshot(scope).max_body_bytes
         headers = dict(scope["headers"])
 
         host = hosts.host_of(headers.get(b"host", b"").decode("latin-1"))
@@ -86,12 +86,14 @@ class RequestGuard:
             send = self._with_cors(send, origin)
 
         declared = headers.get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
-            await self._too_large(scope, receive, send)
+        if declared is not None and declared.isdigit() and int(declared) > max_body_bytes:
+            await _too_large(max_body_bytes)(scope, receive, send)
             return
-        await self._call_with_body_limit(scope, receive, send)
+        await self._call_with_body_limit(scope, receive, send, max_body_bytes)
 
-    async def _call_with_body_limit(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _call_with_body_limit(
+        self, scope: Scope, receive: Receive, send: Send, max_body_bytes: int
+    ) -> None:
         received = 0
         started = False
 
@@ -100,7 +102,7 @@ class RequestGuard:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_body_bytes:
+                if received > max_body_bytes:
                     raise BodyTooLarge
             return message
 
@@ -113,15 +115,7 @@ class RequestGuard:
             await self.app(scope, limited_receive, tracking_send)
         except BodyTooLarge:
             if not started:
-                await self._too_large(scope, receive, send)
-
-    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await error_response(
-            413,
-            "body_too_large",
-            f"The request body is larger than {self.max_body_bytes} bytes "
-            "(CHATKIT_DESK_MAX_BODY_BYTES).",
-        )(scope, receive, send)
+                await _too_large(max_body_bytes)(scope, receive, send)
 
     @staticmethod
     async def _preflight(send: Send, origin: bytes) -> None:
@@ -152,3 +146,11 @@ class RequestGuard:
             await send(message)
 
         return send_with_cors
+
+
+def _too_large(max_body_bytes: int) -> JSONResponse:
+    return error_response(
+        413,
+        "body_too_large",
+        f"The request body is larger than {max_body_bytes} bytes (CHATKIT_DESK_MAX_BODY_BYTES).",
+    )

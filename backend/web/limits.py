@@ -25,7 +25,6 @@ class RateLimiter:
         tokens = min(self.capacity, tokens + (now - last) * self.refill_per_second)
         if tokens < 1:
             wait = math.ceil((1 - tokens) / self.refill_per_second)
-            self._buckets[user_id] = (tokens, now)
             raise ApiError(
                 429,
                 "rate_limited",
