@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -13,7 +15,7 @@ from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QApplication, QSystemTrayIcon
 
 from backend.settings import SettingsError, load_settings, resolve_data_dir
-from desktop import autostart
+from desktop import autostart, tray_log
 from desktop.commands import DeskCommands
 from desktop.icons import app_icon
 from desktop.single_instance import SingleInstance
@@ -146,13 +148,21 @@ def run_tray(data_dir: str | None = None) -> int:
         )
         return 1
 
-    desk = DeskApp(resolved, data_dir_argument=data_dir)
-    instance.show_requested.connect(desk.show_settings)
-    SignalWatcher(lambda _signal: app.quit(), app)
-    app.aboutToQuit.connect(desk.shutdown)
-    desk.start()
-    try:
-        return app.exec()
-    finally:
-        instance.release()
-        desk.dispose()
+    with tray_log.written_to(resolved / "logs"):
+        tray_log.tray.info("tray started (pid %d), data dir %s", os.getpid(), resolved)
+        desk = DeskApp(resolved, data_dir_argument=data_dir)
+        instance.show_requested.connect(desk.show_settings)
+        SignalWatcher(lambda signal_number: _quit_on(app, signal_number), app)
+        app.aboutToQuit.connect(desk.shutdown)
+        desk.start()
+        try:
+            return app.exec()
+        finally:
+            instance.release()
+            desk.dispose()
+            tray_log.tray.info("tray quit")
+
+
+def _quit_on(app: QApplication, signal_number: int) -> None:
+    tray_log.tray.info("quitting on %s", signal.Signals(signal_number).name)
+    app.quit()

@@ -2,12 +2,12 @@
 
 The server is a separate process (as Ollama's tray does it): a crash or hang of the server never
 takes the tray down. The child gets ``CHATKIT_DESK_WATCH_PARENT=1`` and so stops by itself when
-the tray dies without having had the chance to stop it.
+the tray dies without having had the chance to stop it. Every step and decision is logged to
+``tray_log.server`` (``logs/tray.log``).
 """
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 import time
@@ -22,8 +22,7 @@ from backend.settings import Settings, SettingsError, load_settings
 from backend.supervision import HEALTH_PATH, WATCH_PARENT_ENV, ExitCode, port_is_free, read_health
 from desktop.server_output import ServerOutputLog
 from desktop.server_state import ServerState, ServerStatus
-
-log = logging.getLogger(__name__)
+from desktop.tray_log import server as log
 
 RESTART_DELAYS = (1.0, 2.0, 4.0, 8.0, 16.0, 30.0)
 STABLE_AFTER_SECONDS = 60.0
@@ -80,6 +79,8 @@ class ServerSupervisor(QObject):
         self._running_since: float | None = None
         self._failed_checks = 0
         self._check_in_flight: QNetworkReply | None = None
+        self._child_pid: int | None = None
+        """Kept for the log after the process has ended (when ``processId()`` says 0)."""
 
         self._network = QNetworkAccessManager(self)
         self._network.setProxy(QNetworkProxy(QNetworkProxy.ProxyType.NoProxy))
@@ -118,6 +119,7 @@ class ServerSupervisor(QObject):
     # Commands
 
     def start(self) -> None:
+        log.info("start requested")
         self._restart_timer.stop()
         self._attempt = 0
         self._wanted = True
@@ -129,6 +131,7 @@ class ServerSupervisor(QObject):
 
     def stop(self) -> None:
         """Ask the server to stop (SIGTERM: uvicorn finishes open streams); kill it if it hangs."""
+        log.info("stop requested")
         self._wanted = False
         self._restart_requested = False
         self._restart_timer.stop()
@@ -143,12 +146,14 @@ class ServerSupervisor(QObject):
         if self._process is None:
             self.start()
             return
+        log.info("restart requested")
         self._wanted = True
         self._restart_requested = True
         self._terminate()
 
     def shutdown(self) -> None:
         """Stop the server and wait for it: the app is quitting and must not leave it running."""
+        log.info("shutting down")
         self._wanted = False
         self._restart_requested = False
         self._restart_timer.stop()
@@ -156,6 +161,9 @@ class ServerSupervisor(QObject):
         if process is not None:
             self._terminate()
             if not process.waitForFinished(self._stop_timeout_ms):
+                log.warning(
+                    "the server did not stop within %g s; killing it", self._stop_timeout_ms / 1000
+                )
                 process.kill()
                 process.waitForFinished(5000)
         self.output.close()
@@ -191,6 +199,7 @@ class ServerSupervisor(QObject):
         process.readyReadStandardError.connect(
             lambda: self.output.feed("stderr", process.readAllStandardError().data())
         )
+        process.started.connect(lambda: self._started(process))
         process.finished.connect(
             lambda code, exit_status: self._finished(process, code, exit_status)
         )
@@ -199,14 +208,21 @@ class ServerSupervisor(QObject):
         self._failed_checks = 0
         self._running_since = None
         self.output.note(f"starting: {' '.join(command)}")
+        log.info("starting the server: %s", " ".join(command))
         self._set_status(ServerState.STARTING)
         process.start()
         self._health_timer.start(200)
         self._startup_deadline.start(self._startup_timeout_ms)
 
+    def _started(self, process: QProcess) -> None:
+        if process is self._process:
+            self._child_pid = int(process.processId())
+            log.info("the server runs as pid %d", self._child_pid)
+
     def _terminate(self) -> None:
         assert self._process is not None
         self.output.note("stopping")
+        log.info("asking the server (pid %s) to stop", self._child_pid)
         if sys.platform == "win32":  # no SIGTERM for a console-less child on Windows
             self._process.kill()
         else:
@@ -216,10 +232,18 @@ class ServerSupervisor(QObject):
     def _kill(self) -> None:
         if self._process is not None:
             self.output.note("the server did not stop in time; killing it")
+            log.warning(
+                "the server (pid %s) did not stop within %g s; killing it",
+                self._child_pid,
+                self._stop_timeout_ms / 1000,
+            )
             self._process.kill()
 
     def _process_error(self, process: QProcess, error: QProcess.ProcessError) -> None:
-        if error == QProcess.ProcessError.FailedToStart and process is self._process:
+        if process is not self._process:
+            return
+        log.debug("process error %s: %s", error.name, process.errorString())
+        if error == QProcess.ProcessError.FailedToStart:
             self._forget_process()
             self._give_up(f"the server could not be started ({process.errorString()})")
 
@@ -230,9 +254,13 @@ class ServerSupervisor(QObject):
         ran_for = time.monotonic() - self._running_since if self._running_since else 0.0
         self._forget_process()
         crashed = exit_status == QProcess.ExitStatus.CrashExit
+        how = f"ended by signal {code}" if crashed else f"exited with code {code}"
         self.output.note(f"stopped ({'crashed' if crashed else f'exit code {code}'})")
+        log.info("the server (pid %s) %s after %.1f s", self._child_pid, how, ran_for)
+        self._child_pid = None
         if self._restart_requested:
             self._restart_requested = False
+            log.info("starting it again, as asked")
             self._launch()
         elif not self._wanted:
             self._set_status(ServerState.STOPPED)
@@ -245,6 +273,7 @@ class ServerSupervisor(QObject):
                 self._attempt = 0
             delay = self._restart_delays[min(self._attempt, len(self._restart_delays) - 1)]
             self._attempt += 1
+            log.warning("restarting the server in %g s (attempt %d)", delay, self._attempt)
             how = "crashed" if crashed else f"stopped with exit code {code}"
             self._set_status(ServerState.ERROR, f"the server {how}; restarting in {delay:g} s")
             self._restart_timer.start(int(delay * 1000))
@@ -272,6 +301,7 @@ class ServerSupervisor(QObject):
         """An error a restart cannot fix: say so and wait for the user."""
         self._wanted = False
         self.output.note(f"not running: {reason}")
+        log.error("giving up, not restarting: %s", reason)
         self._set_status(ServerState.ERROR, reason)
 
     # Health checks
@@ -290,26 +320,38 @@ class ServerSupervisor(QObject):
         self._check_in_flight = None
         reply.deleteLater()
         if process is not self._process or process is None:
+            log.debug("ignoring a /health answer for a server that has stopped since")
             return
         health = _parse_health(reply)
         if health is not None:
+            if self._failed_checks:
+                log.info("/health answers again")
             self._failed_checks = 0
             self._health = health
             if self._status.state is not ServerState.RUNNING:
                 self._startup_deadline.stop()
                 self._running_since = time.monotonic()
                 self._health_timer.start(self._health_interval_ms)
+                log.info("the server answers /health: running")
             self._set_status(ServerState.RUNNING, self._url(), _describe(health))
         elif self._status.state is ServerState.RUNNING:
             self._failed_checks += 1
+            log.warning(
+                "no answer from /health (%d of %d): %s",
+                self._failed_checks,
+                self._failed_checks_before_restart,
+                reply.errorString(),
+            )
             if self._failed_checks >= self._failed_checks_before_restart:
                 self.output.note("the server stopped answering /health; killing it to restart")
+                log.error("the server stopped answering /health; killing it to restart")
                 process.kill()
 
     def _startup_timed_out(self) -> None:
         if self._process is not None:
             seconds = self._startup_timeout_ms // 1000
             self.output.note(f"the server did not answer /health within {seconds} s; killing it")
+            log.error("the server did not answer /health within %d s; killing it", seconds)
             self._process.kill()
 
     def _url(self) -> str:
@@ -319,6 +361,7 @@ class ServerSupervisor(QObject):
     def _set_status(self, state: ServerState, detail: str = "", note: str = "") -> None:
         status = ServerStatus(state, detail, note)
         if status != self._status:
+            log.debug("status: %s", status.summary)
             self._status = status
             self.status_changed.emit(status)
 

@@ -40,6 +40,17 @@ def pid_alive(pid: int) -> bool:
         return False
 
 
+def in_order(text: str, *fragments: str) -> bool:
+    """Whether each fragment occurs in ``text`` after the one before it."""
+    position = 0
+    for fragment in fragments:
+        found = text.find(fragment, position)
+        if found < 0:
+            return False
+        position = found + len(fragment)
+    return True
+
+
 def wait_running(qtbot: QtBot, supervisor: ServerSupervisor) -> None:
     qtbot.waitUntil(
         lambda: supervisor.status.state is ServerState.RUNNING, timeout=START_TIMEOUT_MS

@@ -12,17 +12,20 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from desktop import supervisor as supervisor_module
+from desktop import tray_log
 from desktop.server_output import ServerOutputLog
 from desktop.server_state import ServerState, ServerStatus
 from desktop.supervisor import ServerSupervisor, server_command
 from tests.desktop.helpers import (
     START_TIMEOUT_MS,
     health,
+    in_order,
     pid_alive,
     port_of,
     wait_running,
     wait_state,
 )
+from tests.support.desk_process import TEST_JWT_SECRET
 
 
 def test_start_reports_running_with_the_url_then_stop_ends_the_child(
@@ -68,6 +71,46 @@ def test_a_killed_server_is_restarted(
     errors = [status for status in seen if status.state is ServerState.ERROR]
     assert errors and "crashed; restarting in 1 s" in errors[0].detail
     assert health(port_of(data_dir))["status"] == "ok"
+
+
+def test_the_tray_log_tells_what_happened_to_the_server_and_why(
+    qtbot: QtBot, data_dir: Path
+) -> None:
+    with tray_log.written_to(data_dir / "logs") as log_file:
+        watcher = ServerSupervisor(data_dir)
+        try:
+            watcher.start()
+            wait_running(qtbot, watcher)
+            first_pid = watcher.pid
+            assert first_pid is not None
+            os.kill(first_pid, signal.SIGKILL)
+            qtbot.waitUntil(
+                lambda: watcher.status.state is ServerState.RUNNING and watcher.pid != first_pid,
+                timeout=START_TIMEOUT_MS,
+            )
+            second_pid = watcher.pid
+            watcher.stop()
+            wait_state(qtbot, watcher, ServerState.STOPPED)
+        finally:
+            watcher.shutdown()
+
+    text = log_file.read_text()
+    assert in_order(
+        text,
+        "chatkit_desk.tray.server: start requested",
+        "starting the server: ",
+        f"the server runs as pid {first_pid}",
+        "running",
+        f"the server (pid {first_pid}) ended by signal 9",
+        "restarting the server in 1 s (attempt 1)",
+        f"the server runs as pid {second_pid}",
+        "running",
+        "stop requested",
+        f"asking the server (pid {second_pid}) to stop",
+        f"the server (pid {second_pid}) ",
+        "status: Stopped",
+    ), text
+    assert TEST_JWT_SECRET not in text
 
 
 def test_a_hung_server_is_killed_and_restarted(qtbot: QtBot, data_dir: Path) -> None:
