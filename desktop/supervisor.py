@@ -27,6 +27,9 @@ from desktop.tray_log import server as log
 RESTART_DELAYS = (1.0, 2.0, 4.0, 8.0, 16.0, 30.0)
 STABLE_AFTER_SECONDS = 60.0
 """A server that ran this long before crashing is restarted after the shortest delay again."""
+STARTUP_TIMEOUT_MS = 60_000
+"""From start to ready (``/health`` says ``"ready": true``): loading the SDKs takes a few
+seconds, and 20 or more on a busy machine."""
 OUTPUT_LOG_NAME = "server-output.log"
 
 
@@ -45,7 +48,12 @@ def busy_port_reason(port: int) -> str:
 
 
 class ServerSupervisor(QObject):
-    """Starts, stops and watches the server child; ``status_changed`` says what it is doing."""
+    """Starts, stops and watches the server child; ``status_changed`` says what it is doing.
+
+    The server is starting until ``/health`` says it is ready (it answers at once, ``"ready":
+    false``, while the chat stack loads), then running. One that is not ready within the
+    start-up timeout is killed and restarted, like one that never answered.
+    """
 
     status_changed = Signal(object)  # ServerStatus
 
@@ -56,7 +64,7 @@ class ServerSupervisor(QObject):
         *,
         restart_delays: tuple[float, ...] = RESTART_DELAYS,
         health_interval_ms: int = 2000,
-        startup_timeout_ms: int = 30_000,
+        startup_timeout_ms: int = STARTUP_TIMEOUT_MS,
         stop_timeout_ms: int = 10_000,
         failed_checks_before_restart: int = 3,
     ) -> None:
@@ -81,6 +89,9 @@ class ServerSupervisor(QObject):
         self._check_in_flight: QNetworkReply | None = None
         self._child_pid: int | None = None
         """Kept for the log after the process has ended (when ``processId()`` says 0)."""
+        self._launched_at = 0.0
+        self._kill_reason: str | None = None
+        """Why the tray killed the server, to say instead of "crashed"."""
 
         self._network = QNetworkAccessManager(self)
         self._network.setProxy(QNetworkProxy(QNetworkProxy.ProxyType.NoProxy))
@@ -108,7 +119,8 @@ class ServerSupervisor(QObject):
 
     @property
     def health(self) -> dict[str, object]:
-        """The last ``/health`` answer of the running server (empty when not running)."""
+        """The server's last ``/health`` answer (``ready`` is false while it loads); empty while
+        no server answers."""
         return dict(self._health)
 
     @property
@@ -207,6 +219,8 @@ class ServerSupervisor(QObject):
         self._process = process
         self._failed_checks = 0
         self._running_since = None
+        self._launched_at = time.monotonic()
+        self._kill_reason = None
         self.output.note(f"starting: {' '.join(command)}")
         log.info("starting the server: %s", " ".join(command))
         self._set_status(ServerState.STARTING)
@@ -223,6 +237,8 @@ class ServerSupervisor(QObject):
         assert self._process is not None
         self.output.note("stopping")
         log.info("asking the server (pid %s) to stop", self._child_pid)
+        self._health_timer.stop()  # a stopping server may stop answering: that is no hang
+        self._startup_deadline.stop()
         if sys.platform == "win32":  # no SIGTERM for a console-less child on Windows
             self._process.kill()
         else:
@@ -252,11 +268,12 @@ class ServerSupervisor(QObject):
             return
         self.output.flush()
         ran_for = time.monotonic() - self._running_since if self._running_since else 0.0
+        uptime = time.monotonic() - self._launched_at
         self._forget_process()
         crashed = exit_status == QProcess.ExitStatus.CrashExit
         how = f"ended by signal {code}" if crashed else f"exited with code {code}"
         self.output.note(f"stopped ({'crashed' if crashed else f'exit code {code}'})")
-        log.info("the server (pid %s) %s after %.1f s", self._child_pid, how, ran_for)
+        log.info("the server (pid %s) %s after %.1f s", self._child_pid, how, uptime)
         self._child_pid = None
         if self._restart_requested:
             self._restart_requested = False
@@ -274,8 +291,8 @@ class ServerSupervisor(QObject):
             delay = self._restart_delays[min(self._attempt, len(self._restart_delays) - 1)]
             self._attempt += 1
             log.warning("restarting the server in %g s (attempt %d)", delay, self._attempt)
-            how = "crashed" if crashed else f"stopped with exit code {code}"
-            self._set_status(ServerState.ERROR, f"the server {how}; restarting in {delay:g} s")
+            why = self._kill_reason or ("crashed" if crashed else f"stopped with exit code {code}")
+            self._set_status(ServerState.ERROR, f"the server {why}; restarting in {delay:g} s")
             self._restart_timer.start(int(delay * 1000))
 
     def _usage_error(self) -> str:
@@ -323,36 +340,54 @@ class ServerSupervisor(QObject):
             log.debug("ignoring a /health answer for a server that has stopped since")
             return
         health = _parse_health(reply)
-        if health is not None:
+        if self._status.state is ServerState.STARTING:
+            self._starting_answered(health)
+        elif health is not None and health.get("ready") is True:
             if self._failed_checks:
                 log.info("/health answers again")
             self._failed_checks = 0
             self._health = health
-            if self._status.state is not ServerState.RUNNING:
-                self._startup_deadline.stop()
-                self._running_since = time.monotonic()
-                self._health_timer.start(self._health_interval_ms)
-                log.info("the server answers /health: running")
             self._set_status(ServerState.RUNNING, self._url(), _describe(health))
-        elif self._status.state is ServerState.RUNNING:
+        else:
             self._failed_checks += 1
             log.warning(
-                "no answer from /health (%d of %d): %s",
+                "/health: %s (%d of %d)",
+                "not ready" if health is not None else reply.errorString(),
                 self._failed_checks,
                 self._failed_checks_before_restart,
-                reply.errorString(),
             )
             if self._failed_checks >= self._failed_checks_before_restart:
-                self.output.note("the server stopped answering /health; killing it to restart")
-                log.error("the server stopped answering /health; killing it to restart")
-                process.kill()
+                self._kill_because("stopped answering")
+
+    def _starting_answered(self, health: dict[str, object] | None) -> None:
+        """A start-up check: nobody listening yet and "not ready yet" are both expected."""
+        if health is None:
+            return
+        if not self._health:
+            log.info("the server answers /health; waiting for it to be ready")
+        self._health = health
+        if health.get("ready") is not True:
+            return
+        self._startup_deadline.stop()
+        self._running_since = time.monotonic()
+        self._health_timer.start(self._health_interval_ms)
+        log.info("the server is ready after %.1f s", self._running_since - self._launched_at)
+        self._set_status(ServerState.RUNNING, self._url(), _describe(health))
 
     def _startup_timed_out(self) -> None:
-        if self._process is not None:
-            seconds = self._startup_timeout_ms // 1000
-            self.output.note(f"the server did not answer /health within {seconds} s; killing it")
-            log.error("the server did not answer /health within %d s; killing it", seconds)
-            self._process.kill()
+        seconds = self._startup_timeout_ms / 1000
+        if self._health:
+            self._kill_because(f"did not become ready within {seconds:g} s")
+        else:
+            self._kill_because(f"did not answer within {seconds:g} s")
+
+    def _kill_because(self, reason: str) -> None:
+        """Kill a server that hangs or will not start; it is then restarted as after a crash."""
+        assert self._process is not None
+        self._kill_reason = reason
+        self.output.note(f"the server {reason}; killing it")
+        log.error("the server (pid %s) %s; killing it", self._child_pid, reason)
+        self._process.kill()
 
     def _url(self) -> str:
         assert self._settings is not None

@@ -11,8 +11,9 @@ from pytestqt.qtbot import QtBot
 from desktop.server_state import ServerState
 from desktop.supervisor import ServerSupervisor
 
-START_TIMEOUT_MS = 40_000
-"""Generous: two cores, and a browser test suite may run at the same time."""
+START_TIMEOUT_MS = 90_000
+"""Until the server is ready. Generous: two cores, and a browser test suite may run at the same
+time; longer than the supervisor's own start-up deadline, which restarts a slow server."""
 
 
 def port_of(data_dir: Path) -> int:

@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import socket
+import sys
 from pathlib import Path
 
 import pytest
@@ -27,6 +28,18 @@ from tests.desktop.helpers import (
 )
 from tests.support.desk_process import TEST_JWT_SECRET
 
+STUB_SERVER = Path(__file__).with_name("stub_server.py")
+
+
+@pytest.fixture
+def stub_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The supervisor runs ``stub_server.py``, ready once the test creates ``ready``."""
+    monkeypatch.setattr(
+        supervisor_module,
+        "server_command",
+        lambda data_dir: [sys.executable, str(STUB_SERVER), str(data_dir)],
+    )
+
 
 def test_start_reports_running_with_the_url_then_stop_ends_the_child(
     qtbot: QtBot, supervisor: ServerSupervisor, data_dir: Path
@@ -38,7 +51,8 @@ def test_start_reports_running_with_the_url_then_stop_ends_the_child(
     supervisor.start()
     wait_running(qtbot, supervisor)
 
-    assert seen[0].state is ServerState.STARTING
+    assert [status.state for status in seen[:-1]] == [ServerState.STARTING]
+    assert supervisor.health["ready"] is True
     assert supervisor.status.detail == f"http://127.0.0.1:{port}"
     assert f"Running on http://127.0.0.1:{port}" in supervisor.status.tooltip
     assert supervisor.health["model"] == "fake-gpt"
@@ -50,6 +64,40 @@ def test_start_reports_running_with_the_url_then_stop_ends_the_child(
     wait_state(qtbot, supervisor, ServerState.STOPPED)
     assert not pid_alive(pid)
     assert supervisor.pid is None and not supervisor.is_active
+
+
+def test_the_server_is_starting_until_it_says_it_is_ready(
+    qtbot: QtBot, supervisor: ServerSupervisor, data_dir: Path, stub_server: None
+) -> None:
+    supervisor.start()
+    qtbot.waitUntil(lambda: supervisor.health.get("ready") is False, timeout=START_TIMEOUT_MS)
+    assert supervisor.status.state is ServerState.STARTING, "answering is not being ready"
+
+    (data_dir / "ready").touch()
+
+    wait_running(qtbot, supervisor)
+    assert supervisor.health["ready"] is True
+
+
+def test_a_server_that_never_becomes_ready_is_killed_and_restarted(
+    qtbot: QtBot, data_dir: Path, stub_server: None
+) -> None:
+    watcher = ServerSupervisor(data_dir, startup_timeout_ms=3000)
+    try:
+        watcher.start()
+        qtbot.waitUntil(lambda: watcher.health.get("ready") is False, timeout=START_TIMEOUT_MS)
+        never_ready = watcher.pid
+        assert never_ready is not None
+
+        wait_state(qtbot, watcher, ServerState.ERROR)
+        assert watcher.status.detail == (
+            "the server did not become ready within 3 s; restarting in 1 s"
+        )
+        assert not pid_alive(never_ready)
+        qtbot.waitUntil(lambda: watcher.pid not in (None, never_ready), timeout=START_TIMEOUT_MS)
+        assert watcher.status.state is ServerState.STARTING
+    finally:
+        watcher.shutdown()
 
 
 def test_a_killed_server_is_restarted(
@@ -100,11 +148,12 @@ def test_the_tray_log_tells_what_happened_to_the_server_and_why(
         "chatkit_desk.tray.server: start requested",
         "starting the server: ",
         f"the server runs as pid {first_pid}",
-        "running",
+        "the server answers /health; waiting for it to be ready",
+        "the server is ready after",
         f"the server (pid {first_pid}) ended by signal 9",
         "restarting the server in 1 s (attempt 1)",
         f"the server runs as pid {second_pid}",
-        "running",
+        "the server is ready after",
         "stop requested",
         f"asking the server (pid {second_pid}) to stop",
         f"the server (pid {second_pid}) ",
