@@ -8,6 +8,7 @@ the tray dies without having had the chance to stop it. Every step and decision 
 
 from __future__ import annotations
 
+import enum
 import os
 import sys
 import time
@@ -31,6 +32,20 @@ STARTUP_TIMEOUT_MS = 60_000
 """From start to ready (``/health`` says ``"ready": true``): loading the SDKs takes a few
 seconds, and 20 or more on a busy machine."""
 OUTPUT_LOG_NAME = "server-output.log"
+
+
+class StopRequest(enum.Enum):
+    """How the tray asks the server to stop; a server that does not is killed after a while."""
+
+    SIGTERM = "SIGTERM"
+    """``QProcess.terminate()``: uvicorn finishes open responses, then exits."""
+    CLOSE_STDIN = "closing its standard input"
+    """For Windows, which has no SIGTERM for a console-less child: the server takes the end of
+    its standard input as the same request (``WATCH_PARENT_ENV``). Killing it instead would cut
+    open streams off and skip the database's last checkpoint."""
+
+
+STOP_REQUEST = StopRequest.CLOSE_STDIN if sys.platform == "win32" else StopRequest.SIGTERM
 
 
 def server_command(data_dir: Path) -> list[str]:
@@ -67,6 +82,7 @@ class ServerSupervisor(QObject):
         startup_timeout_ms: int = STARTUP_TIMEOUT_MS,
         stop_timeout_ms: int = 10_000,
         failed_checks_before_restart: int = 3,
+        stop_request: StopRequest = STOP_REQUEST,
     ) -> None:
         super().__init__(parent)
         self.data_dir = data_dir
@@ -76,6 +92,7 @@ class ServerSupervisor(QObject):
         self._startup_timeout_ms = startup_timeout_ms
         self._stop_timeout_ms = stop_timeout_ms
         self._failed_checks_before_restart = failed_checks_before_restart
+        self._stop_request = stop_request
 
         self._process: QProcess | None = None
         self._settings: Settings | None = None
@@ -142,7 +159,7 @@ class ServerSupervisor(QObject):
             self.status_changed.emit(self._status)
 
     def stop(self) -> None:
-        """Ask the server to stop (SIGTERM: uvicorn finishes open streams); kill it if it hangs."""
+        """Ask the server to stop (it finishes open streams first); kill it if it hangs."""
         log.info("stop requested")
         self._wanted = False
         self._restart_requested = False
@@ -224,7 +241,7 @@ class ServerSupervisor(QObject):
         self.output.note(f"starting: {' '.join(command)}")
         log.info("starting the server: %s", " ".join(command))
         self._set_status(ServerState.STARTING)
-        process.start()
+        process.start()  # its standard input stays open: its end asks the server to stop
         self._health_timer.start(200)
         self._startup_deadline.start(self._startup_timeout_ms)
 
@@ -236,11 +253,13 @@ class ServerSupervisor(QObject):
     def _terminate(self) -> None:
         assert self._process is not None
         self.output.note("stopping")
-        log.info("asking the server (pid %s) to stop", self._child_pid)
+        log.info(
+            "asking the server (pid %s) to stop: %s", self._child_pid, self._stop_request.value
+        )
         self._health_timer.stop()  # a stopping server may stop answering: that is no hang
         self._startup_deadline.stop()
-        if sys.platform == "win32":  # no SIGTERM for a console-less child on Windows
-            self._process.kill()
+        if self._stop_request is StopRequest.CLOSE_STDIN:
+            self._process.closeWriteChannel()
         else:
             self._process.terminate()
         self._kill_timer.start(self._stop_timeout_ms)

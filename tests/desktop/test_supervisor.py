@@ -16,7 +16,7 @@ from desktop import supervisor as supervisor_module
 from desktop import tray_log
 from desktop.server_output import ServerOutputLog
 from desktop.server_state import ServerState, ServerStatus
-from desktop.supervisor import ServerSupervisor, server_command
+from desktop.supervisor import ServerSupervisor, StopRequest, server_command
 from tests.desktop.helpers import (
     START_TIMEOUT_MS,
     health,
@@ -184,6 +184,49 @@ def test_a_hung_server_is_killed_and_restarted(qtbot: QtBot, data_dir: Path) -> 
             hung_pid
         ):  # a stopped process would outlive everything
             os.kill(hung_pid, signal.SIGKILL)
+
+
+def stop_by_closing_stdin(qtbot: QtBot, data_dir: Path) -> tuple[int, str]:
+    """Start a server, stop it as the tray does on Windows; its pid and the tray's log."""
+    with tray_log.written_to(data_dir / "logs") as log_file:
+        watcher = ServerSupervisor(data_dir, stop_request=StopRequest.CLOSE_STDIN)
+        try:
+            watcher.start()
+            wait_running(qtbot, watcher)
+            pid = watcher.pid
+            assert pid is not None
+            watcher.stop()
+            wait_state(qtbot, watcher, ServerState.STOPPED)
+        finally:
+            watcher.shutdown()
+    return pid, log_file.read_text()
+
+
+def test_closing_its_stdin_stops_the_server_gracefully_before_the_kill_timer(
+    qtbot: QtBot, data_dir: Path
+) -> None:
+    pid, tray_text = stop_by_closing_stdin(qtbot, data_dir)
+
+    assert f"asking the server (pid {pid}) to stop: closing its standard input" in tray_text
+    assert "killing it" not in tray_text
+    output = (data_dir / "logs" / "server-output.log").read_text()
+    assert in_order(
+        output, "Shutting down", "Application shutdown complete", f"Finished server process [{pid}]"
+    )
+    assert not pid_alive(pid)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="needs backend 963baea on main (the end of stdin stops with SIGINT, and so exit 0); "
+    "remove this mark when merging main",
+)
+def test_a_server_stopped_by_closing_its_stdin_exits_with_code_0(
+    qtbot: QtBot, data_dir: Path
+) -> None:
+    pid, tray_text = stop_by_closing_stdin(qtbot, data_dir)
+
+    assert f"the server (pid {pid}) exited with code 0" in tray_text
 
 
 def test_shutdown_leaves_no_server_running(qtbot: QtBot, data_dir: Path) -> None:
