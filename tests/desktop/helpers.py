@@ -16,6 +16,10 @@ START_TIMEOUT_MS = 90_000
 time; longer than the supervisor's own start-up deadline, which restarts a slow server."""
 
 
+KEYRING_TIMEOUT_MS = 30_000
+"""For an answer from the keyring thread: normally at once, but the machine may be busy."""
+
+
 def port_of(data_dir: Path) -> int:
     return json.loads((data_dir / "settings.json").read_text())["port"]
 
@@ -60,3 +64,4 @@ def wait_running(qtbot: QtBot, supervisor: ServerSupervisor) -> None:
 
 def wait_state(qtbot: QtBot, supervisor: ServerSupervisor, state: ServerState) -> None:
     qtbot.waitUntil(lambda: supervisor.status.state is state, timeout=START_TIMEOUT_MS)
+
