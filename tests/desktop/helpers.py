@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import httpx
+from PySide6.QtCore import QTimer
 from pytestqt.qtbot import QtBot
 
 from desktop.server_state import ServerState
@@ -65,3 +66,12 @@ def wait_running(qtbot: QtBot, supervisor: ServerSupervisor) -> None:
 def wait_state(qtbot: QtBot, supervisor: ServerSupervisor, state: ServerState) -> None:
     qtbot.waitUntil(lambda: supervisor.status.state is state, timeout=START_TIMEOUT_MS)
 
+
+def event_loop_turns(qtbot: QtBot) -> None:
+    """Fail unless a timer fires a few times: nothing blocks the GUI thread."""
+    ticks: list[None] = []
+    timer = QTimer()
+    timer.timeout.connect(lambda: ticks.append(None))
+    timer.start(10)
+    qtbot.waitUntil(lambda: len(ticks) >= 3, timeout=10_000)
+    timer.stop()
