@@ -454,10 +454,15 @@ class SettingsWindow(QWidget):
     # Everything else
 
     def _open_chat(self) -> None:
-        try:
-            self.message.setText(self._commands.open_chat())
-        except CommandFailed as exc:
-            self.message.setText(f"Could not open the chat: {exc}")
+        self._say("hint", "Signing you in…")
+        self._commands.open_chat(self._chat_opened)
+
+    @Slot(object)
+    def _chat_opened(self, outcome: str | CommandFailed) -> None:
+        if isinstance(outcome, CommandFailed):
+            self._say("error", f"Could not open the chat: {outcome}")
+        else:
+            self._say("ok", outcome)
 
     def _set_autostart(self, enabled: bool) -> None:
         self.autostart_error.clear_message()

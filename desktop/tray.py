@@ -40,12 +40,14 @@ class Tray(QObject):
         self.status_action.setEnabled(False)
         self.menu.addSeparator()
         self.start_stop_action = self.menu.addAction("Start server", self._start_or_stop)
-        self.open_chat_action = self.menu.addAction("Open chat", self._run(commands.open_chat))
+        self.open_chat_action = self.menu.addAction(
+            "Open chat", lambda: commands.open_chat(self._report)
+        )
         self.copy_url_action = self.menu.addAction(
             "Copy frontend URL", self._run(commands.copy_frontend_url)
         )
         self.copy_token_action = self.menu.addAction(
-            "Copy access token", self._run(commands.copy_access_token)
+            "Copy access token", lambda: commands.copy_access_token(self._report)
         )
         self.menu.addSeparator()
         self.settings_action = self.menu.addAction("Settings…", show_settings)
@@ -95,11 +97,14 @@ class Tray(QObject):
     def _run(self, command: Callable[[], str]) -> Callable[[], None]:
         def run() -> None:
             try:
-                self.notify(command())
+                self._report(command())
             except CommandFailed as exc:
-                self.notify(str(exc), error=True)
+                self._report(exc)
 
         return run
+
+    def _report(self, outcome: str | CommandFailed) -> None:
+        self.notify(str(outcome), error=isinstance(outcome, CommandFailed))
 
     def _start_or_stop(self) -> None:
         if self._supervisor.is_active:

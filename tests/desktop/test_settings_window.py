@@ -346,7 +346,9 @@ def test_without_a_tray_the_window_says_why_and_controls_the_server(
         assert panel.summary_label.text().startswith("Running on http://127.0.0.1:")
         assert panel.start_stop_button.text() == "Stop server"
         panel.open_chat_button.click()
+        qtbot.waitUntil(lambda: bool(opened), timeout=KEYRING_TIMEOUT_MS)
         assert "/login?token=" in opened[-1]
+        assert desk.window.message.text() == "Opening the chat in your browser"
 
         panel.start_stop_button.click()
         wait_state(qtbot, desk.supervisor, ServerState.STOPPED)
