@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import shiboken6
-from PySide6.QtCore import QObject, QUrl
+from PySide6.QtCore import QObject, QUrl, Slot
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QApplication, QSystemTrayIcon
 
@@ -99,14 +99,17 @@ class DeskApp(QObject):
         if starts_server:
             self.supervisor.start()
 
+    @Slot()
     def show_settings(self) -> None:
         self.window.show_and_raise()
 
+    @Slot()
     def quit(self) -> None:
         """Quit from the menu: stop the server first, then leave the event loop."""
         self.shutdown()
         QApplication.quit()
 
+    @Slot()
     def shutdown(self) -> None:
         """Stop the server and wait for it; runs when the app quits, however it was asked to."""
         self.supervisor.shutdown()

@@ -169,7 +169,7 @@ class ProviderPanel(QGroupBox):
         restyle(self.test_result)
         self.test_result.show()
 
-    @Slot(object)
+    @Slot(KeyCheckResult)
     def _show_result(self, result: KeyCheckResult) -> None:
         self.test_button.setEnabled(True)
         mark = "✓" if result.works else "✗"

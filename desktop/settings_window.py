@@ -453,6 +453,7 @@ class SettingsWindow(QWidget):
 
     # Everything else
 
+    @Slot()
     def _open_chat(self) -> None:
         self._say("hint", "Signing you in…")
         self._commands.open_chat(self._chat_opened)
@@ -464,6 +465,7 @@ class SettingsWindow(QWidget):
         else:
             self._say("ok", outcome)
 
+    @Slot(bool)
     def _set_autostart(self, enabled: bool) -> None:
         self.autostart_error.clear_message()
         try:

@@ -12,7 +12,7 @@ import hashlib
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QLockFile, QObject, Signal
+from PySide6.QtCore import QLockFile, QObject, Signal, Slot
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
 
 SHOW_REQUEST = b"show\n"
@@ -78,6 +78,7 @@ class SingleInstance(QObject):
             self._server = None
         self._lock.unlock()
 
+    @Slot()
     def _accept(self) -> None:
         assert self._server is not None
         while (connection := self._server.nextPendingConnection()) is not None:

@@ -9,12 +9,11 @@ the tray dies without having had the chance to stop it. Every step and decision 
 from __future__ import annotations
 
 import enum
-import os
 import sys
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QTimer, QUrl, Signal
+from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QTimer, QUrl, Signal, Slot
 from PySide6.QtNetwork import QNetworkAccessManager, QNetworkProxy, QNetworkReply, QNetworkRequest
 
 from backend.hosts import base_url
@@ -70,7 +69,7 @@ class ServerSupervisor(QObject):
     start-up timeout is killed and restarted, like one that never answered.
     """
 
-    status_changed = Signal(object)  # ServerStatus
+    status_changed = Signal(ServerStatus)
 
     def __init__(
         self,
@@ -147,6 +146,7 @@ class ServerSupervisor(QObject):
 
     # Commands
 
+    @Slot()
     def start(self) -> None:
         log.info("start requested")
         self._restart_timer.stop()
@@ -158,6 +158,7 @@ class ServerSupervisor(QObject):
             self._restart_requested = True
             self.status_changed.emit(self._status)
 
+    @Slot()
     def stop(self) -> None:
         """Ask the server to stop (it finishes open streams first); kill it if it hangs."""
         log.info("stop requested")
@@ -199,6 +200,7 @@ class ServerSupervisor(QObject):
 
     # The child process
 
+    @Slot()
     def _launch(self) -> None:
         if self._process is not None:
             return
@@ -212,9 +214,7 @@ class ServerSupervisor(QObject):
             return
         self._settings = settings
         command = server_command(self.data_dir)
-        environment = QProcessEnvironment()
-        for name, value in os.environ.items():
-            environment.insert(name, value)
+        environment = QProcessEnvironment.systemEnvironment()
         environment.insert(WATCH_PARENT_ENV, "1")
         environment.insert("PYTHONUNBUFFERED", "1")
 
@@ -264,6 +264,7 @@ class ServerSupervisor(QObject):
             self._process.terminate()
         self._kill_timer.start(self._stop_timeout_ms)
 
+    @Slot()
     def _kill(self) -> None:
         if self._process is not None:
             self.output.note("the server did not stop in time; killing it")
@@ -342,6 +343,7 @@ class ServerSupervisor(QObject):
 
     # Health checks
 
+    @Slot()
     def _check_health(self) -> None:
         if self._check_in_flight is not None or self._settings is None:
             return
@@ -393,6 +395,7 @@ class ServerSupervisor(QObject):
         log.info("the server is ready after %.1f s", self._running_since - self._launched_at)
         self._set_status(ServerState.RUNNING, self._url(), _describe(health))
 
+    @Slot()
     def _startup_timed_out(self) -> None:
         seconds = self._startup_timeout_ms / 1000
         if self._health:

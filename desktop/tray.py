@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, Slot
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
@@ -73,6 +73,7 @@ class Tray(QObject):
     def hide(self) -> None:
         self.icon.hide()
 
+    @Slot(ServerStatus)
     def show_status(self, status: ServerStatus) -> None:
         previous = self.icon.toolTip()
         self.icon.setIcon(state_icon(status.state))
@@ -106,18 +107,21 @@ class Tray(QObject):
     def _report(self, outcome: str | CommandFailed) -> None:
         self.notify(str(outcome), error=isinstance(outcome, CommandFailed))
 
+    @Slot()
     def _start_or_stop(self) -> None:
         if self._supervisor.is_active:
             self._supervisor.stop()
         else:
             self._supervisor.start()
 
+    @Slot()
     def _sync_autostart(self) -> None:
         """The entry may have been removed by hand, or toggled in the settings window."""
         self.autostart_action.blockSignals(True)
         self.autostart_action.setChecked(self._autostart.is_enabled())
         self.autostart_action.blockSignals(False)
 
+    @Slot(bool)
     def _set_autostart(self, enabled: bool) -> None:
         try:
             if enabled:
@@ -128,6 +132,7 @@ class Tray(QObject):
             self.notify(f"Could not change the login item: {exc}", error=True)
         self._sync_autostart()
 
+    @Slot(QSystemTrayIcon.ActivationReason)
     def _activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:
         if reason in (
             QSystemTrayIcon.ActivationReason.Trigger,
