@@ -3,6 +3,9 @@
 ``QLockFile`` notices a lock left by a crashed process (its PID is gone) and takes it over; a
 lock held by a live process is never considered stale, however old. The local server's name is
 derived from the user and the data dir, so two users, or one user with two data dirs, never meet.
+
+The wire format is one line each way, ``show 1`` and ``ok 1``: a word and the protocol version
+(as in qutebrowser's IPC), so a later tray that changes the format can tell an earlier one.
 """
 
 from __future__ import annotations
@@ -15,8 +18,26 @@ from pathlib import Path
 from PySide6.QtCore import QLockFile, QObject, Signal, Slot
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
 
-SHOW_REQUEST = b"show\n"
-ACKNOWLEDGED = b"ok\n"
+from desktop.tray_log import instance as log
+
+PROTOCOL_VERSION = 1
+"""0 is the unversioned ``show`` of the trays before it, which is still answered."""
+SHOW = "show"
+ACKNOWLEDGED = "ok"
+
+
+def message(word: str) -> bytes:
+    return f"{word} {PROTOCOL_VERSION}\n".encode()
+
+
+def parse(line: bytes) -> tuple[str, int] | None:
+    """A line's word and protocol version; ``None`` for anything else."""
+    match line.decode("ascii", errors="replace").split():
+        case [word]:
+            return word, 0
+        case [word, version] if version.isdigit():
+            return word, int(version)
+    return None
 
 
 def server_name(data_dir: Path) -> str:
@@ -63,9 +84,9 @@ class SingleInstance(QObject):
             socket = QLocalSocket()
             socket.connectToServer(self.name)
             if socket.waitForConnected(1000):
-                socket.write(SHOW_REQUEST)
+                socket.write(message(SHOW))
                 socket.waitForBytesWritten(1000)
-                answered = socket.waitForReadyRead(3000) and socket.readAll().data() == ACKNOWLEDGED
+                answered = socket.waitForReadyRead(3000) and _says(socket, ACKNOWLEDGED)
                 socket.disconnectFromServer()
                 if answered:
                     return True
@@ -86,7 +107,19 @@ class SingleInstance(QObject):
             connection.disconnected.connect(connection.deleteLater)
 
     def _read(self, connection: QLocalSocket) -> None:
-        if connection.canReadLine() and connection.readLine().data() == SHOW_REQUEST:
-            connection.write(ACKNOWLEDGED)
-            connection.flush()
-            self.show_requested.emit()
+        if not connection.canReadLine():
+            return
+        line = connection.readLine().data()
+        request = parse(line)
+        if request is None or request[0] != SHOW:
+            log.warning("a second launch sent what this tray does not know: %r", line[:80])
+            return
+        log.info("a second launch (protocol %d) asks for the settings window", request[1])
+        connection.write(message(ACKNOWLEDGED))
+        connection.flush()
+        self.show_requested.emit()
+
+
+def _says(socket: QLocalSocket, word: str) -> bool:
+    answer = parse(socket.readLine().data()) if socket.canReadLine() else None
+    return answer is not None and answer[0] == word

@@ -1,9 +1,9 @@
 """The tray's own log: each step it takes with the server, and why, in ``logs/tray.log``.
 
 Named loggers, as qutebrowser has ``log.procs``: ``server`` for the supervised child, ``keyring``
-for the keyring calls run off the GUI thread. Plain ``logging``, not the server's structlog,
-which the idle tray would carry for nothing. Nothing secret is ever logged here: no key, no
-token, no sign-in link, no environment.
+for the keyring calls run off the GUI thread, ``instance`` for the single-instance guard. Plain
+``logging``, not the server's structlog, which the idle tray would carry for nothing. Nothing
+secret is ever logged here: no key, no token, no sign-in link, no environment.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 tray = logging.getLogger("chatkit_desk.tray")
 server = logging.getLogger("chatkit_desk.tray.server")
 keyring = logging.getLogger("chatkit_desk.tray.keyring")
+instance = logging.getLogger("chatkit_desk.tray.instance")
 
 
 @contextlib.contextmanager

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from PySide6.QtNetwork import QLocalSocket
 from pytestqt.qtbot import QtBot
 
 from desktop.app import DeskApp
@@ -44,6 +45,31 @@ def test_a_second_launch_shows_the_first_ones_window_and_exits(
         assert "already running" in output
         assert desk.window.isVisible()
     finally:
+        instance.release()
+
+
+@pytest.mark.parametrize(
+    "request_line", [b"show 1\n", b"show\n"], ids=["versioned", "from a tray before versions"]
+)
+def test_the_answer_carries_the_protocol_version(
+    qtbot: QtBot, tmp_path: Path, request_line: bytes
+) -> None:
+    instance = SingleInstance(tmp_path)
+    assert instance.acquire()
+    second = QLocalSocket()
+    try:
+        with qtbot.waitSignal(instance.show_requested, timeout=10_000):
+            second.connectToServer(instance.name)
+            qtbot.waitUntil(lambda: second.state() is QLocalSocket.LocalSocketState.ConnectedState)
+            second.write(request_line)
+            second.flush()
+        qtbot.waitUntil(second.canReadLine, timeout=10_000)
+        assert second.readLine().data() == b"ok 1\n"
+    finally:
+        second.abort()
+        # Its end of the connection deletes itself later: PySide 6.12 crashes if the instance
+        # (its parent's parent) goes first.
+        qtbot.waitUntil(lambda: not instance.findChildren(QLocalSocket), timeout=10_000)
         instance.release()
 
 
