@@ -104,7 +104,7 @@ class SingleInstance(QObject):
         assert self._server is not None
         while (connection := self._server.nextPendingConnection()) is not None:
             connection.readyRead.connect(lambda c=connection: self._read(c))
-            connection.disconnected.connect(connection.deleteLater)
+            connection.disconnected.connect(lambda c=connection: _dispose(c))
 
     def _read(self, connection: QLocalSocket) -> None:
         if not connection.canReadLine():
@@ -118,6 +118,13 @@ class SingleInstance(QObject):
         connection.write(message(ACKNOWLEDGED))
         connection.flush()
         self.show_requested.emit()
+
+
+def _dispose(connection: QLocalSocket) -> None:
+    # Unparented first: a child awaiting deleteLater when its parent is destroyed crashes
+    # PySide 6.12 at the next event loop turn (a test released the instance just then).
+    connection.setParent(None)
+    connection.deleteLater()
 
 
 def _says(socket: QLocalSocket, word: str) -> bool:
