@@ -16,7 +16,7 @@ from pytestqt.qtbot import QtBot
 
 from desktop.app import DeskApp
 from desktop.single_instance import SingleInstance
-from tests.desktop.helpers import pid_alive, port_of
+from tests.desktop.helpers import in_order, pid_alive, port_of
 from tests.support.desk_process import REPO_ROOT
 
 
@@ -117,6 +117,15 @@ def test_a_signal_to_the_tray_stops_the_server_and_exits(
 
         assert tray.wait(timeout=30) == 0
         assert not pid_alive(server_pid)
+        tray_log = (data_dir / "logs" / "tray.log").read_text()
+        assert in_order(
+            tray_log,
+            "tray started",
+            f"the server runs as pid {server_pid}",
+            f"quitting on {signal.Signals(signal_number).name}",
+            f"asking the server (pid {server_pid}) to stop",
+            "tray quit",
+        ), tray_log
     finally:
         if tray.poll() is None:
             tray.kill()
