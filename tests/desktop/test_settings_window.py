@@ -294,6 +294,20 @@ def test_the_test_button_says_whether_the_key_works(
         assert models == []
 
 
+def test_with_no_key_typed_test_checks_the_stored_one(
+    qtbot: QtBot, window: SettingsWindow, memory_keyring: MemoryKeyring
+) -> None:
+    memory_keyring.set_password("chatkit-desk", "openai", "sk-good-key")
+    reopen(qtbot, window)
+    panel = window.panels["openai"]
+
+    panel.test_button.click()
+
+    qtbot.waitUntil(lambda: panel.test_result.text().startswith(("✓", "✗")), timeout=15_000)
+    assert panel.test_result.text() == "✓ The key works — 3 models available."
+    assert panel.key_edit.text() == "", "the stored key is never shown"
+
+
 def test_a_new_model_applies_without_a_restart(qtbot: QtBot, desk: DeskApp, data_dir: Path) -> None:
     desk.supervisor.start()
     wait_running(qtbot, desk.supervisor)
