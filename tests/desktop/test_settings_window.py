@@ -6,6 +6,7 @@ The keyring is read and written off the GUI thread, so the tests wait for its an
 from __future__ import annotations
 
 import json
+import logging
 import socket
 from pathlib import Path
 
@@ -122,7 +123,9 @@ def test_save_round_trip_through_the_keyring(
     desk: DeskApp,
     data_dir: Path,
     memory_keyring: MemoryKeyring,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.DEBUG, logger="chatkit_desk.tray")
     window = desk.window
     desk.show_settings()
     panel = window.panels["openai"]
@@ -158,6 +161,7 @@ def test_save_round_trip_through_the_keyring(
     assert window.panels["gemini"].model == "fake-mini"
     assert window.instructions_edit.toPlainText() == "Answer in French."
     assert not window.starts_server_check.isChecked()
+    assert "keyring" in caplog.text and "round-trip" not in caplog.text, "no key in the log"
 
 
 def test_the_window_opens_and_responds_while_the_keyring_waits_to_be_unlocked(
