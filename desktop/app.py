@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import shiboken6
-from PySide6.QtCore import QObject, QUrl
+from PySide6.QtCore import QObject, QUrl, Slot
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QApplication, QSystemTrayIcon
 
 from backend.settings import SettingsError, load_settings, resolve_data_dir
-from desktop import autostart
+from desktop import autostart, tray_log
 from desktop.commands import DeskCommands
 from desktop.icons import app_icon
 from desktop.single_instance import SingleInstance
@@ -97,14 +99,17 @@ class DeskApp(QObject):
         if starts_server:
             self.supervisor.start()
 
+    @Slot()
     def show_settings(self) -> None:
         self.window.show_and_raise()
 
+    @Slot()
     def quit(self) -> None:
         """Quit from the menu: stop the server first, then leave the event loop."""
         self.shutdown()
         QApplication.quit()
 
+    @Slot()
     def shutdown(self) -> None:
         """Stop the server and wait for it; runs when the app quits, however it was asked to."""
         self.supervisor.shutdown()
@@ -146,13 +151,21 @@ def run_tray(data_dir: str | None = None) -> int:
         )
         return 1
 
-    desk = DeskApp(resolved, data_dir_argument=data_dir)
-    instance.show_requested.connect(desk.show_settings)
-    SignalWatcher(lambda _signal: app.quit(), app)
-    app.aboutToQuit.connect(desk.shutdown)
-    desk.start()
-    try:
-        return app.exec()
-    finally:
-        instance.release()
-        desk.dispose()
+    with tray_log.written_to(resolved / "logs"):
+        tray_log.tray.info("tray started (pid %d), data dir %s", os.getpid(), resolved)
+        desk = DeskApp(resolved, data_dir_argument=data_dir)
+        instance.show_requested.connect(desk.show_settings)
+        SignalWatcher(lambda signal_number: _quit_on(app, signal_number), app)
+        app.aboutToQuit.connect(desk.shutdown)
+        desk.start()
+        try:
+            return app.exec()
+        finally:
+            instance.release()
+            desk.dispose()
+            tray_log.tray.info("tray quit")
+
+
+def _quit_on(app: QApplication, signal_number: int) -> None:
+    tray_log.tray.info("quitting on %s", signal.Signals(signal_number).name)
+    app.quit()

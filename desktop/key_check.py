@@ -25,9 +25,9 @@ def models_url(base_url: str) -> str:
 
 
 class KeyCheck(QObject):
-    """One check at a time; ``finished`` carries a ``KeyCheckResult``."""
+    """One check at a time; ``finished`` carries its result."""
 
-    finished = Signal(object)
+    finished = Signal(KeyCheckResult)
 
     def __init__(self, label: str, parent: QObject | None = None) -> None:
         super().__init__(parent)

@@ -1,9 +1,14 @@
-"""One provider's part of the settings window: its API key (write-only), "Test", and its model."""
+"""One provider's part of the settings window: its API key (write-only), "Test", and its model.
+
+The keyring is asked through ``keyring_thread``: the panel says so while it waits.
+"""
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
+from PySide6.QtCore import Slot
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
@@ -16,15 +21,18 @@ from PySide6.QtWidgets import (
 )
 
 from backend import secrets
+from backend.secrets import KeyCache, KeyLookup, KeyringUnavailable
 from backend.settings import Provider
+from desktop import keyring_thread
 from desktop.field_error import FieldError
 from desktop.key_check import KeyCheck, KeyCheckResult
 from desktop.style import restyle
 
+READING = "Reading the keyring…"
 
-def stored_key_text(provider: Provider) -> str:
+
+def stored_key_text(provider: Provider, lookup: KeyLookup) -> str:
     """Where the key the server will use comes from — never the key itself."""
-    lookup = secrets.provider_key(provider)
     if lookup.source == "environment":
         return (
             f"Set by the environment variable {secrets.KEY_ENV_VARS[provider]}, which wins over "
@@ -37,12 +45,24 @@ def stored_key_text(provider: Provider) -> str:
     return "No key is stored yet."
 
 
-class ProviderPanel(QGroupBox):
-    """The key field never shows a stored key: it starts empty, and empty means "keep it"."""
+def _as_lookup(answer: KeyLookup | KeyringUnavailable) -> KeyLookup:
+    if isinstance(answer, KeyringUnavailable):
+        return KeyLookup(None, "none", str(answer))
+    return answer
 
-    def __init__(self, provider: Provider, data_dir: Path, parent: QWidget | None = None) -> None:
+
+class ProviderPanel(QGroupBox):
+    """The key field never shows a stored key: it starts empty, and empty means "keep it".
+
+    ``keys`` is shared with the other panel and used on the keyring thread only.
+    """
+
+    def __init__(
+        self, provider: Provider, data_dir: Path, keys: KeyCache, parent: QWidget | None = None
+    ) -> None:
         self.provider = provider
         self._data_dir = data_dir
+        self._keys = keys
         self.label = secrets.PROVIDER_LABELS[provider]
         super().__init__(self.label, parent)
         self._base_url = ""
@@ -97,8 +117,16 @@ class ProviderPanel(QGroupBox):
         self.refresh_stored()
 
     def refresh_stored(self) -> None:
-        self.stored_label.setText(stored_key_text(self.provider))
-        self.remove_button.setEnabled(secrets.provider_key(self.provider).source == "keyring")
+        """Say where the key comes from, once the keyring has answered."""
+        self.stored_label.setText(READING)
+        self.remove_button.setEnabled(False)
+        keyring_thread.ask(partial(self._keys.lookup, self.provider), self._show_stored)
+
+    @Slot(object)
+    def _show_stored(self, answer: KeyLookup | KeyringUnavailable) -> None:
+        lookup = _as_lookup(answer)
+        self.stored_label.setText(stored_key_text(self.provider, lookup))
+        self.remove_button.setEnabled(lookup.source == "keyring")
 
     @property
     def typed_key(self) -> str:
@@ -111,18 +139,37 @@ class ProviderPanel(QGroupBox):
     def set_model(self, model: str) -> None:
         self.model_combo.setCurrentText(model)
 
+    @Slot()
     def test_key(self) -> None:
-        key = self.typed_key or secrets.provider_key(self.provider).value
-        if not key:
-            self._show_result(KeyCheckResult(False, "Paste a key first, then test it."))
-            return
+        """Check the typed key, or else the stored one (read from the keyring first)."""
         self.test_button.setEnabled(False)
-        self.test_result.setText(f"Asking {self.label}…")
+        if self.typed_key:
+            self._check_key(self.typed_key)
+            return
+        self._show_progress("Reading the stored key from the keyring…")
+        keyring_thread.ask(partial(self._keys.lookup, self.provider), self._test_stored)
+
+    @Slot(object)
+    def _test_stored(self, answer: KeyLookup | KeyringUnavailable) -> None:
+        lookup = _as_lookup(answer)
+        if lookup.value:
+            self._check_key(lookup.value)
+        elif lookup.problem:
+            self._show_result(KeyCheckResult(False, f"No key can be read: {lookup.problem}."))
+        else:
+            self._show_result(KeyCheckResult(False, "Paste a key first, then test it."))
+
+    def _check_key(self, key: str) -> None:
+        self._show_progress(f"Asking {self.label}…")
+        self._check.start(self._base_url, key)
+
+    def _show_progress(self, text: str) -> None:
+        self.test_result.setText(text)
         self.test_result.setProperty("role", "hint")
         restyle(self.test_result)
         self.test_result.show()
-        self._check.start(self._base_url, key)
 
+    @Slot(KeyCheckResult)
     def _show_result(self, result: KeyCheckResult) -> None:
         self.test_button.setEnabled(True)
         mark = "✓" if result.works else "✗"
@@ -136,13 +183,21 @@ class ProviderPanel(QGroupBox):
             self.model_combo.addItems(result.models)
             self.set_model(current)
 
+    @Slot()
     def _remove_key(self) -> None:
-        try:
-            secrets.delete_provider_key(self.provider, data_dir=self._data_dir)
-        except secrets.KeyringUnavailable as exc:
-            self.key_error.show_message(str(exc))
+        self.remove_button.setEnabled(False)
+        self.key_error.clear_message()
+        self.stored_label.setText("Removing the key from the keyring…")
+        remove = partial(secrets.delete_provider_key, self.provider, data_dir=self._data_dir)
+        keyring_thread.ask(remove, self._removed)
+
+    @Slot(object)
+    def _removed(self, answer: bool | KeyringUnavailable) -> None:
+        if isinstance(answer, KeyringUnavailable):
+            self.key_error.show_message(str(answer))
         self.refresh_stored()
 
+    @Slot(bool)
     def _toggle_shown(self, shown: bool) -> None:
         mode = QLineEdit.EchoMode.Normal if shown else QLineEdit.EchoMode.Password
         self.key_edit.setEchoMode(mode)

@@ -2,16 +2,20 @@
 
 Save checks everything first and shows each problem under its field; nothing is written until
 all of it is valid. Keys go to the keyring, the rest to ``settings.json`` (which the running
-server re-reads on every turn), and only a new host or port restarts the server.
+server re-reads on every turn), and only a new host or port restarts the server. The keyring is
+used through ``keyring_thread``, as it may take a while: the form waits, disabled, while Save
+writes to it.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QApplication,
@@ -30,8 +34,10 @@ from PySide6.QtWidgets import (
 )
 
 from backend import secrets
+from backend.secrets import KeyringUnavailable
 from backend.settings import (
     DEFAULT_INSTRUCTIONS,
+    Provider,
     Settings,
     SettingsError,
     load_settings,
@@ -39,10 +45,12 @@ from backend.settings import (
     save_settings_file,
 )
 from backend.supervision import port_is_free
+from desktop import keyring_thread
 from desktop.autostart import Autostart
 from desktop.commands import CommandFailed, DeskCommands
 from desktop.field_error import FieldError
 from desktop.icons import app_icon
+from desktop.keyring_note import KeyringNote
 from desktop.provider_panel import ProviderPanel
 from desktop.status_panel import StatusPanel
 from desktop.style import STYLE_SHEET, restyle
@@ -55,7 +63,39 @@ WEB_CLIENTS = (
 )
 
 
+@dataclass(frozen=True)
+class StoredKeys:
+    """What ``store_keys`` did: the keys it stored, and the first it could not store and why."""
+
+    saved: list[Provider] = field(default_factory=list)
+    failed: Provider | None = None
+    problem: str = ""
+
+
+def store_keys(keys: dict[Provider, str], data_dir: Path) -> StoredKeys:
+    """Store each key in turn, up to the first the keyring refuses (the others would fail too)."""
+    saved: list[Provider] = []
+    for provider, key in keys.items():
+        try:
+            secrets.set_provider_key(provider, key, data_dir=data_dir)
+        except (ValueError, KeyringUnavailable) as exc:
+            return StoredKeys(saved, provider, str(exc))
+        saved.append(provider)
+    return StoredKeys(saved)
+
+
+@dataclass(frozen=True)
+class _Saving:
+    """A save under way: the settings before it, and the changes to write once the keys are in."""
+
+    before: Settings
+    changes: dict[str, Any]
+
+
 class SettingsWindow(QWidget):
+    save_finished = Signal(bool)
+    """After ``save()`` has begun writing: whether everything was written."""
+
     def __init__(
         self,
         supervisor: ServerSupervisor,
@@ -75,6 +115,8 @@ class SettingsWindow(QWidget):
         self._autostart_command = autostart_command
         self._quit_on_close = no_tray_reason is not None
         self._settings = Settings.model_validate({"data_dir": self.data_dir})
+        self._keys = secrets.KeyCache(self.data_dir)
+        self._saving: _Saving | None = None
 
         self.status_panel = StatusPanel(supervisor, self._open_chat)
         self.notice = QLabel(no_tray_reason or "")
@@ -117,14 +159,10 @@ class SettingsWindow(QWidget):
         for provider in secrets.PROVIDERS:
             self.provider_combo.addItem(secrets.PROVIDER_LABELS[provider], provider)
         self.panels = {
-            provider: ProviderPanel(provider, self.data_dir) for provider in secrets.PROVIDERS
+            provider: ProviderPanel(provider, self.data_dir, self._keys)
+            for provider in secrets.PROVIDERS
         }
-        self.keyring_label = QLabel()
-        self.keyring_label.setWordWrap(True)
-        self.keyring_label.setProperty("role", "hint")
-        self.keyring_warning = QLabel()
-        self.keyring_warning.setWordWrap(True)
-        self.keyring_warning.setProperty("role", "warning")
+        self.keyring_note = KeyringNote()
 
         tab = QWidget()
         layout = QVBoxLayout(tab)
@@ -133,8 +171,7 @@ class SettingsWindow(QWidget):
         layout.addLayout(chooser)
         for panel in self.panels.values():
             layout.addWidget(panel)
-        layout.addWidget(self.keyring_label)
-        layout.addWidget(self.keyring_warning)
+        layout.addWidget(self.keyring_note)
         layout.addStretch(1)
         return tab
 
@@ -220,15 +257,9 @@ class SettingsWindow(QWidget):
         self.autostart_check.blockSignals(True)
         self.autostart_check.setChecked(self._autostart.is_enabled())
         self.autostart_check.blockSignals(False)
-        self._show_keyring()
+        self.keyring_note.refresh()
         self._clear_errors()
         self.message.clear()
-
-    def _show_keyring(self) -> None:
-        self.keyring_label.setText(f"Keys are kept in the keyring: {secrets.backend_name()}.")
-        warning = secrets.backend_warning()
-        self.keyring_warning.setText(f"Warning: {warning}." if warning else "")
-        self.keyring_warning.setVisible(warning is not None)
 
     def show_and_raise(self) -> None:
         """Bring the window forward; a hidden window is refreshed first, a shown one kept as is."""
@@ -259,8 +290,16 @@ class SettingsWindow(QWidget):
             "tray_starts_server": self.starts_server_check.isChecked(),
         }
 
+    @Slot()
     def save(self) -> bool:
-        """Validate, then write keys and settings; ``False`` (and inline errors) if not valid."""
+        """Check every field, then write the keys to the keyring and the rest to the settings.
+
+        ``False`` when anything is invalid: each problem is shown under its field and nothing
+        is written. Else ``True``: the keys are being written (the form is disabled meanwhile),
+        and ``save_finished`` tells how it ended.
+        """
+        if self._saving is not None:
+            return False
         self._clear_errors()
         self.message.clear()
         values = self.form_values()
@@ -271,19 +310,50 @@ class SettingsWindow(QWidget):
         changes = {
             name: value for name, value in values.items() if value != getattr(self._settings, name)
         }
-        before = self._settings
-        try:
-            saved_keys = self._save_keys()
-            if changes:
-                save_settings_file(self.data_dir, changes)
-        except (ValueError, secrets.KeyringUnavailable, SettingsError) as exc:
-            self.message.setProperty("role", "error")
-            self.message.setText(f"Not saved: {exc}")
-            restyle(self.message)
-            return False
-        self.load()
-        self._report_saved(before, changes, saved_keys)
+        keys = {name: panel.typed_key for name, panel in self.panels.items() if panel.typed_key}
+        self._saving = _Saving(self._settings, changes)
+        self.tabs.setEnabled(False)
+        self.save_button.setEnabled(False)
+        if keys:
+            self._say("hint", "Saving the keys in the keyring (it may ask you to unlock it)…")
+            keyring_thread.ask(partial(store_keys, keys, self.data_dir), self._keys_stored)
+        else:
+            self._keys_stored(StoredKeys())
         return True
+
+    @Slot(object)
+    def _keys_stored(self, answer: StoredKeys | KeyringUnavailable) -> None:
+        """The keys are in (or not): write the settings, unless a key could not be stored."""
+        assert self._saving is not None
+        saving, self._saving = self._saving, None
+        self.tabs.setEnabled(True)
+        self.save_button.setEnabled(True)
+        if isinstance(answer, KeyringUnavailable):
+            self._say("error", f"Not saved: {answer}")
+            self.save_finished.emit(False)
+            return
+        labels = [secrets.PROVIDER_LABELS[provider] for provider in answer.saved]
+        if answer.failed is not None:
+            for provider in answer.saved:
+                self.panels[provider].key_edit.clear()
+                self.panels[provider].refresh_stored()
+            self.panels[answer.failed].key_error.show_message(answer.problem)
+            self.tabs.setCurrentIndex(0)
+            kept = f" The {' and '.join(labels)} key was saved." if labels else ""
+            label = secrets.PROVIDER_LABELS[answer.failed]
+            self._say("error", f"Not saved: the keyring did not take the {label} key.{kept}")
+            self.save_finished.emit(False)
+            return
+        try:
+            if saving.changes:
+                save_settings_file(self.data_dir, saving.changes)
+        except (ValueError, SettingsError) as exc:
+            self._say("error", f"Not saved: {exc}")
+            self.save_finished.emit(False)
+            return
+        self.load()
+        self._report_saved(saving.before, saving.changes, labels)
+        self.save_finished.emit(True)
 
     def _validate(self, values: dict[str, Any]) -> dict[str, str]:
         errors: dict[str, str] = {}
@@ -325,14 +395,6 @@ class SettingsWindow(QWidget):
                 errors.setdefault(field, message[:1].upper() + message[1:] + ".")
         return errors
 
-    def _save_keys(self) -> list[str]:
-        saved = []
-        for provider, panel in self.panels.items():
-            if panel.typed_key:
-                secrets.set_provider_key(provider, panel.typed_key, data_dir=self.data_dir)
-                saved.append(panel.label)
-        return saved
-
     def _report_saved(self, before: Settings, changes: dict[str, Any], keys: list[str]) -> None:
         after = self._settings
         notes = []
@@ -350,8 +412,11 @@ class SettingsWindow(QWidget):
             notes.append("Changes apply from the next message; the server keeps running.")
         else:
             notes.append("Nothing changed.")
-        self.message.setProperty("role", "ok")
-        self.message.setText("Saved. " + " ".join(notes))
+        self._say("ok", "Saved. " + " ".join(notes))
+
+    def _say(self, role: str, text: str) -> None:
+        self.message.setProperty("role", role)
+        self.message.setText(text)
         restyle(self.message)
 
     # Inline errors
@@ -380,9 +445,7 @@ class SettingsWindow(QWidget):
                 self.load_problem.show_message(message)
         if first_tab is not None:
             self.tabs.setCurrentIndex(first_tab)
-        self.message.setProperty("role", "error")
-        self.message.setText("Not saved: fix the fields marked in red.")
-        restyle(self.message)
+        self._say("error", "Not saved: fix the fields marked in red.")
 
     def _clear_errors(self) -> None:
         for label, _tab in self._error_fields().values():
@@ -390,12 +453,19 @@ class SettingsWindow(QWidget):
 
     # Everything else
 
+    @Slot()
     def _open_chat(self) -> None:
-        try:
-            self.message.setText(self._commands.open_chat())
-        except CommandFailed as exc:
-            self.message.setText(f"Could not open the chat: {exc}")
+        self._say("hint", "Signing you in…")
+        self._commands.open_chat(self._chat_opened)
 
+    @Slot(object)
+    def _chat_opened(self, outcome: str | CommandFailed) -> None:
+        if isinstance(outcome, CommandFailed):
+            self._say("error", f"Could not open the chat: {outcome}")
+        else:
+            self._say("ok", outcome)
+
+    @Slot(bool)
     def _set_autostart(self, enabled: bool) -> None:
         self.autostart_error.clear_message()
         try:

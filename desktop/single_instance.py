@@ -3,6 +3,9 @@
 ``QLockFile`` notices a lock left by a crashed process (its PID is gone) and takes it over; a
 lock held by a live process is never considered stale, however old. The local server's name is
 derived from the user and the data dir, so two users, or one user with two data dirs, never meet.
+
+The wire format is one line each way, ``show 1`` and ``ok 1``: a word and the protocol version
+(as in qutebrowser's IPC), so a later tray that changes the format can tell an earlier one.
 """
 
 from __future__ import annotations
@@ -12,11 +15,29 @@ import hashlib
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QLockFile, QObject, Signal
+from PySide6.QtCore import QLockFile, QObject, Signal, Slot
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
 
-SHOW_REQUEST = b"show\n"
-ACKNOWLEDGED = b"ok\n"
+from desktop.tray_log import instance as log
+
+PROTOCOL_VERSION = 1
+"""0 is the unversioned ``show`` of the trays before it, which is still answered."""
+SHOW = "show"
+ACKNOWLEDGED = "ok"
+
+
+def message(word: str) -> bytes:
+    return f"{word} {PROTOCOL_VERSION}\n".encode()
+
+
+def parse(line: bytes) -> tuple[str, int] | None:
+    """A line's word and protocol version; ``None`` for anything else."""
+    match line.decode("ascii", errors="replace").split():
+        case [word]:
+            return word, 0
+        case [word, version] if version.isdigit():
+            return word, int(version)
+    return None
 
 
 def server_name(data_dir: Path) -> str:
@@ -63,9 +84,9 @@ class SingleInstance(QObject):
             socket = QLocalSocket()
             socket.connectToServer(self.name)
             if socket.waitForConnected(1000):
-                socket.write(SHOW_REQUEST)
+                socket.write(message(SHOW))
                 socket.waitForBytesWritten(1000)
-                answered = socket.waitForReadyRead(3000) and socket.readAll().data() == ACKNOWLEDGED
+                answered = socket.waitForReadyRead(3000) and _says(socket, ACKNOWLEDGED)
                 socket.disconnectFromServer()
                 if answered:
                     return True
@@ -78,14 +99,34 @@ class SingleInstance(QObject):
             self._server = None
         self._lock.unlock()
 
+    @Slot()
     def _accept(self) -> None:
         assert self._server is not None
         while (connection := self._server.nextPendingConnection()) is not None:
             connection.readyRead.connect(lambda c=connection: self._read(c))
-            connection.disconnected.connect(connection.deleteLater)
+            connection.disconnected.connect(lambda c=connection: _dispose(c))
 
     def _read(self, connection: QLocalSocket) -> None:
-        if connection.canReadLine() and connection.readLine().data() == SHOW_REQUEST:
-            connection.write(ACKNOWLEDGED)
-            connection.flush()
-            self.show_requested.emit()
+        if not connection.canReadLine():
+            return
+        line = connection.readLine().data()
+        request = parse(line)
+        if request is None or request[0] != SHOW:
+            log.warning("a second launch sent what this tray does not know: %r", line[:80])
+            return
+        log.info("a second launch (protocol %d) asks for the settings window", request[1])
+        connection.write(message(ACKNOWLEDGED))
+        connection.flush()
+        self.show_requested.emit()
+
+
+def _dispose(connection: QLocalSocket) -> None:
+    # Unparented first: a child awaiting deleteLater when its parent is destroyed crashes
+    # PySide 6.12 at the next event loop turn (a test released the instance just then).
+    connection.setParent(None)
+    connection.deleteLater()
+
+
+def _says(socket: QLocalSocket, word: str) -> bool:
+    answer = parse(socket.readLine().data()) if socket.canReadLine() else None
+    return answer is not None and answer[0] == word

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from PySide6.QtCore import Slot
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from desktop.icons import state_icon
@@ -50,6 +51,7 @@ class StatusPanel(QWidget):
         supervisor.status_changed.connect(self.show_status)
         self.show_status(supervisor.status)
 
+    @Slot(ServerStatus)
     def show_status(self, status: ServerStatus) -> None:
         self.icon_label.setPixmap(state_icon(status.state).pixmap(32, 32))
         self.summary_label.setText(status.summary)
@@ -59,6 +61,7 @@ class StatusPanel(QWidget):
         self.start_stop_button.setText("Stop server" if active else "Start server")
         self.open_chat_button.setEnabled(status.state is ServerState.RUNNING)
 
+    @Slot()
     def _start_or_stop(self) -> None:
         if self._supervisor.is_active:
             self._supervisor.stop()

@@ -2,18 +2,18 @@
 
 The server is a separate process (as Ollama's tray does it): a crash or hang of the server never
 takes the tray down. The child gets ``CHATKIT_DESK_WATCH_PARENT=1`` and so stops by itself when
-the tray dies without having had the chance to stop it.
+the tray dies without having had the chance to stop it. Every step and decision is logged to
+``tray_log.server`` (``logs/tray.log``).
 """
 
 from __future__ import annotations
 
-import logging
-import os
+import enum
 import sys
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QTimer, QUrl, Signal
+from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QTimer, QUrl, Signal, Slot
 from PySide6.QtNetwork import QNetworkAccessManager, QNetworkProxy, QNetworkReply, QNetworkRequest
 
 from backend.hosts import base_url
@@ -22,13 +22,29 @@ from backend.settings import Settings, SettingsError, load_settings
 from backend.supervision import HEALTH_PATH, WATCH_PARENT_ENV, ExitCode, port_is_free, read_health
 from desktop.server_output import ServerOutputLog
 from desktop.server_state import ServerState, ServerStatus
-
-log = logging.getLogger(__name__)
+from desktop.tray_log import server as log
 
 RESTART_DELAYS = (1.0, 2.0, 4.0, 8.0, 16.0, 30.0)
 STABLE_AFTER_SECONDS = 60.0
 """A server that ran this long before crashing is restarted after the shortest delay again."""
+STARTUP_TIMEOUT_MS = 60_000
+"""From start to ready (``/health`` says ``"ready": true``): loading the SDKs takes a few
+seconds, and 20 or more on a busy machine."""
 OUTPUT_LOG_NAME = "server-output.log"
+
+
+class StopRequest(enum.Enum):
+    """How the tray asks the server to stop; a server that does not is killed after a while."""
+
+    SIGTERM = "SIGTERM"
+    """``QProcess.terminate()``: uvicorn finishes open responses, then exits."""
+    CLOSE_STDIN = "closing its standard input"
+    """For Windows, which has no SIGTERM for a console-less child: the server takes the end of
+    its standard input as the same request (``WATCH_PARENT_ENV``). Killing it instead would cut
+    open streams off and skip the database's last checkpoint."""
+
+
+STOP_REQUEST = StopRequest.CLOSE_STDIN if sys.platform == "win32" else StopRequest.SIGTERM
 
 
 def server_command(data_dir: Path) -> list[str]:
@@ -46,9 +62,14 @@ def busy_port_reason(port: int) -> str:
 
 
 class ServerSupervisor(QObject):
-    """Starts, stops and watches the server child; ``status_changed`` says what it is doing."""
+    """Starts, stops and watches the server child; ``status_changed`` says what it is doing.
 
-    status_changed = Signal(object)  # ServerStatus
+    The server is starting until ``/health`` says it is ready (it answers at once, ``"ready":
+    false``, while the chat stack loads), then running. One that is not ready within the
+    start-up timeout is killed and restarted, like one that never answered.
+    """
+
+    status_changed = Signal(ServerStatus)
 
     def __init__(
         self,
@@ -57,9 +78,10 @@ class ServerSupervisor(QObject):
         *,
         restart_delays: tuple[float, ...] = RESTART_DELAYS,
         health_interval_ms: int = 2000,
-        startup_timeout_ms: int = 30_000,
+        startup_timeout_ms: int = STARTUP_TIMEOUT_MS,
         stop_timeout_ms: int = 10_000,
         failed_checks_before_restart: int = 3,
+        stop_request: StopRequest = STOP_REQUEST,
     ) -> None:
         super().__init__(parent)
         self.data_dir = data_dir
@@ -69,6 +91,7 @@ class ServerSupervisor(QObject):
         self._startup_timeout_ms = startup_timeout_ms
         self._stop_timeout_ms = stop_timeout_ms
         self._failed_checks_before_restart = failed_checks_before_restart
+        self._stop_request = stop_request
 
         self._process: QProcess | None = None
         self._settings: Settings | None = None
@@ -80,6 +103,11 @@ class ServerSupervisor(QObject):
         self._running_since: float | None = None
         self._failed_checks = 0
         self._check_in_flight: QNetworkReply | None = None
+        self._child_pid: int | None = None
+        """Kept for the log after the process has ended (when ``processId()`` says 0)."""
+        self._launched_at = 0.0
+        self._kill_reason: str | None = None
+        """Why the tray killed the server, to say instead of "crashed"."""
 
         self._network = QNetworkAccessManager(self)
         self._network.setProxy(QNetworkProxy(QNetworkProxy.ProxyType.NoProxy))
@@ -107,7 +135,8 @@ class ServerSupervisor(QObject):
 
     @property
     def health(self) -> dict[str, object]:
-        """The last ``/health`` answer of the running server (empty when not running)."""
+        """The server's last ``/health`` answer (``ready`` is false while it loads); empty while
+        no server answers."""
         return dict(self._health)
 
     @property
@@ -117,7 +146,9 @@ class ServerSupervisor(QObject):
 
     # Commands
 
+    @Slot()
     def start(self) -> None:
+        log.info("start requested")
         self._restart_timer.stop()
         self._attempt = 0
         self._wanted = True
@@ -127,8 +158,10 @@ class ServerSupervisor(QObject):
             self._restart_requested = True
             self.status_changed.emit(self._status)
 
+    @Slot()
     def stop(self) -> None:
-        """Ask the server to stop (SIGTERM: uvicorn finishes open streams); kill it if it hangs."""
+        """Ask the server to stop (it finishes open streams first); kill it if it hangs."""
+        log.info("stop requested")
         self._wanted = False
         self._restart_requested = False
         self._restart_timer.stop()
@@ -143,12 +176,14 @@ class ServerSupervisor(QObject):
         if self._process is None:
             self.start()
             return
+        log.info("restart requested")
         self._wanted = True
         self._restart_requested = True
         self._terminate()
 
     def shutdown(self) -> None:
         """Stop the server and wait for it: the app is quitting and must not leave it running."""
+        log.info("shutting down")
         self._wanted = False
         self._restart_requested = False
         self._restart_timer.stop()
@@ -156,12 +191,16 @@ class ServerSupervisor(QObject):
         if process is not None:
             self._terminate()
             if not process.waitForFinished(self._stop_timeout_ms):
+                log.warning(
+                    "the server did not stop within %g s; killing it", self._stop_timeout_ms / 1000
+                )
                 process.kill()
                 process.waitForFinished(5000)
         self.output.close()
 
     # The child process
 
+    @Slot()
     def _launch(self) -> None:
         if self._process is not None:
             return
@@ -175,9 +214,7 @@ class ServerSupervisor(QObject):
             return
         self._settings = settings
         command = server_command(self.data_dir)
-        environment = QProcessEnvironment()
-        for name, value in os.environ.items():
-            environment.insert(name, value)
+        environment = QProcessEnvironment.systemEnvironment()
         environment.insert(WATCH_PARENT_ENV, "1")
         environment.insert("PYTHONUNBUFFERED", "1")
 
@@ -191,6 +228,7 @@ class ServerSupervisor(QObject):
         process.readyReadStandardError.connect(
             lambda: self.output.feed("stderr", process.readAllStandardError().data())
         )
+        process.started.connect(lambda: self._started(process))
         process.finished.connect(
             lambda code, exit_status: self._finished(process, code, exit_status)
         )
@@ -198,28 +236,50 @@ class ServerSupervisor(QObject):
         self._process = process
         self._failed_checks = 0
         self._running_since = None
+        self._launched_at = time.monotonic()
+        self._kill_reason = None
         self.output.note(f"starting: {' '.join(command)}")
+        log.info("starting the server: %s", " ".join(command))
         self._set_status(ServerState.STARTING)
-        process.start()
+        process.start()  # its standard input stays open: its end asks the server to stop
         self._health_timer.start(200)
         self._startup_deadline.start(self._startup_timeout_ms)
+
+    def _started(self, process: QProcess) -> None:
+        if process is self._process:
+            self._child_pid = int(process.processId())
+            log.info("the server runs as pid %d", self._child_pid)
 
     def _terminate(self) -> None:
         assert self._process is not None
         self.output.note("stopping")
-        if sys.platform == "win32":  # no SIGTERM for a console-less child on Windows
-            self._process.kill()
+        log.info(
+            "asking the server (pid %s) to stop: %s", self._child_pid, self._stop_request.value
+        )
+        self._health_timer.stop()  # a stopping server may stop answering: that is no hang
+        self._startup_deadline.stop()
+        if self._stop_request is StopRequest.CLOSE_STDIN:
+            self._process.closeWriteChannel()
         else:
             self._process.terminate()
         self._kill_timer.start(self._stop_timeout_ms)
 
+    @Slot()
     def _kill(self) -> None:
         if self._process is not None:
             self.output.note("the server did not stop in time; killing it")
+            log.warning(
+                "the server (pid %s) did not stop within %g s; killing it",
+                self._child_pid,
+                self._stop_timeout_ms / 1000,
+            )
             self._process.kill()
 
     def _process_error(self, process: QProcess, error: QProcess.ProcessError) -> None:
-        if error == QProcess.ProcessError.FailedToStart and process is self._process:
+        if process is not self._process:
+            return
+        log.debug("process error %s: %s", error.name, process.errorString())
+        if error == QProcess.ProcessError.FailedToStart:
             self._forget_process()
             self._give_up(f"the server could not be started ({process.errorString()})")
 
@@ -228,11 +288,16 @@ class ServerSupervisor(QObject):
             return
         self.output.flush()
         ran_for = time.monotonic() - self._running_since if self._running_since else 0.0
+        uptime = time.monotonic() - self._launched_at
         self._forget_process()
         crashed = exit_status == QProcess.ExitStatus.CrashExit
+        how = f"ended by signal {code}" if crashed else f"exited with code {code}"
         self.output.note(f"stopped ({'crashed' if crashed else f'exit code {code}'})")
+        log.info("the server (pid %s) %s after %.1f s", self._child_pid, how, uptime)
+        self._child_pid = None
         if self._restart_requested:
             self._restart_requested = False
+            log.info("starting it again, as asked")
             self._launch()
         elif not self._wanted:
             self._set_status(ServerState.STOPPED)
@@ -245,8 +310,9 @@ class ServerSupervisor(QObject):
                 self._attempt = 0
             delay = self._restart_delays[min(self._attempt, len(self._restart_delays) - 1)]
             self._attempt += 1
-            how = "crashed" if crashed else f"stopped with exit code {code}"
-            self._set_status(ServerState.ERROR, f"the server {how}; restarting in {delay:g} s")
+            log.warning("restarting the server in %g s (attempt %d)", delay, self._attempt)
+            why = self._kill_reason or ("crashed" if crashed else f"stopped with exit code {code}")
+            self._set_status(ServerState.ERROR, f"the server {why}; restarting in {delay:g} s")
             self._restart_timer.start(int(delay * 1000))
 
     def _usage_error(self) -> str:
@@ -272,10 +338,12 @@ class ServerSupervisor(QObject):
         """An error a restart cannot fix: say so and wait for the user."""
         self._wanted = False
         self.output.note(f"not running: {reason}")
+        log.error("giving up, not restarting: %s", reason)
         self._set_status(ServerState.ERROR, reason)
 
     # Health checks
 
+    @Slot()
     def _check_health(self) -> None:
         if self._check_in_flight is not None or self._settings is None:
             return
@@ -290,27 +358,58 @@ class ServerSupervisor(QObject):
         self._check_in_flight = None
         reply.deleteLater()
         if process is not self._process or process is None:
+            log.debug("ignoring a /health answer for a server that has stopped since")
             return
         health = _parse_health(reply)
-        if health is not None:
+        if self._status.state is ServerState.STARTING:
+            self._starting_answered(health)
+        elif health is not None and health.get("ready") is True:
+            if self._failed_checks:
+                log.info("/health answers again")
             self._failed_checks = 0
             self._health = health
-            if self._status.state is not ServerState.RUNNING:
-                self._startup_deadline.stop()
-                self._running_since = time.monotonic()
-                self._health_timer.start(self._health_interval_ms)
             self._set_status(ServerState.RUNNING, self._url(), _describe(health))
-        elif self._status.state is ServerState.RUNNING:
+        else:
             self._failed_checks += 1
+            log.warning(
+                "/health: %s (%d of %d)",
+                "not ready" if health is not None else reply.errorString(),
+                self._failed_checks,
+                self._failed_checks_before_restart,
+            )
             if self._failed_checks >= self._failed_checks_before_restart:
-                self.output.note("the server stopped answering /health; killing it to restart")
-                process.kill()
+                self._kill_because("stopped answering")
 
+    def _starting_answered(self, health: dict[str, object] | None) -> None:
+        """A start-up check: nobody listening yet and "not ready yet" are both expected."""
+        if health is None:
+            return
+        if not self._health:
+            log.info("the server answers /health; waiting for it to be ready")
+        self._health = health
+        if health.get("ready") is not True:
+            return
+        self._startup_deadline.stop()
+        self._running_since = time.monotonic()
+        self._health_timer.start(self._health_interval_ms)
+        log.info("the server is ready after %.1f s", self._running_since - self._launched_at)
+        self._set_status(ServerState.RUNNING, self._url(), _describe(health))
+
+    @Slot()
     def _startup_timed_out(self) -> None:
-        if self._process is not None:
-            seconds = self._startup_timeout_ms // 1000
-            self.output.note(f"the server did not answer /health within {seconds} s; killing it")
-            self._process.kill()
+        seconds = self._startup_timeout_ms / 1000
+        if self._health:
+            self._kill_because(f"did not become ready within {seconds:g} s")
+        else:
+            self._kill_because(f"did not answer within {seconds:g} s")
+
+    def _kill_because(self, reason: str) -> None:
+        """Kill a server that hangs or will not start; it is then restarted as after a crash."""
+        assert self._process is not None
+        self._kill_reason = reason
+        self.output.note(f"the server {reason}; killing it")
+        log.error("the server (pid %s) %s; killing it", self._child_pid, reason)
+        self._process.kill()
 
     def _url(self) -> str:
         assert self._settings is not None
@@ -319,6 +418,7 @@ class ServerSupervisor(QObject):
     def _set_status(self, state: ServerState, detail: str = "", note: str = "") -> None:
         status = ServerStatus(state, detail, note)
         if status != self._status:
+            log.debug("status: %s", status.summary)
             self._status = status
             self.status_changed.emit(status)
 

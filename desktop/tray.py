@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, Slot
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
@@ -40,12 +40,14 @@ class Tray(QObject):
         self.status_action.setEnabled(False)
         self.menu.addSeparator()
         self.start_stop_action = self.menu.addAction("Start server", self._start_or_stop)
-        self.open_chat_action = self.menu.addAction("Open chat", self._run(commands.open_chat))
+        self.open_chat_action = self.menu.addAction(
+            "Open chat", lambda: commands.open_chat(self._report)
+        )
         self.copy_url_action = self.menu.addAction(
             "Copy frontend URL", self._run(commands.copy_frontend_url)
         )
         self.copy_token_action = self.menu.addAction(
-            "Copy access token", self._run(commands.copy_access_token)
+            "Copy access token", lambda: commands.copy_access_token(self._report)
         )
         self.menu.addSeparator()
         self.settings_action = self.menu.addAction("Settings…", show_settings)
@@ -71,6 +73,7 @@ class Tray(QObject):
     def hide(self) -> None:
         self.icon.hide()
 
+    @Slot(ServerStatus)
     def show_status(self, status: ServerStatus) -> None:
         previous = self.icon.toolTip()
         self.icon.setIcon(state_icon(status.state))
@@ -95,24 +98,30 @@ class Tray(QObject):
     def _run(self, command: Callable[[], str]) -> Callable[[], None]:
         def run() -> None:
             try:
-                self.notify(command())
+                self._report(command())
             except CommandFailed as exc:
-                self.notify(str(exc), error=True)
+                self._report(exc)
 
         return run
 
+    def _report(self, outcome: str | CommandFailed) -> None:
+        self.notify(str(outcome), error=isinstance(outcome, CommandFailed))
+
+    @Slot()
     def _start_or_stop(self) -> None:
         if self._supervisor.is_active:
             self._supervisor.stop()
         else:
             self._supervisor.start()
 
+    @Slot()
     def _sync_autostart(self) -> None:
         """The entry may have been removed by hand, or toggled in the settings window."""
         self.autostart_action.blockSignals(True)
         self.autostart_action.setChecked(self._autostart.is_enabled())
         self.autostart_action.blockSignals(False)
 
+    @Slot(bool)
     def _set_autostart(self, enabled: bool) -> None:
         try:
             if enabled:
@@ -123,6 +132,7 @@ class Tray(QObject):
             self.notify(f"Could not change the login item: {exc}", error=True)
         self._sync_autostart()
 
+    @Slot(QSystemTrayIcon.ActivationReason)
     def _activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:
         if reason in (
             QSystemTrayIcon.ActivationReason.Trigger,

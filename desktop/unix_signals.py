@@ -13,7 +13,7 @@ import socket
 import sys
 from collections.abc import Callable
 
-from PySide6.QtCore import QObject, QSocketNotifier, QTimer
+from PySide6.QtCore import QObject, QSocketNotifier, QTimer, Slot
 
 HANDLED = ("SIGTERM", "SIGINT", "SIGHUP")
 
@@ -39,6 +39,7 @@ class SignalWatcher(QObject):
         self._notifier = QSocketNotifier(self._reader.fileno(), QSocketNotifier.Type.Read, self)
         self._notifier.activated.connect(self._drain)
 
+    @Slot()
     def _drain(self) -> None:
         try:
             received = self._reader.recv(64)

@@ -14,6 +14,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
+import keyring
 import pytest
 from pytestqt.qtbot import QtBot
 
@@ -23,7 +24,7 @@ from desktop.supervisor import ServerSupervisor
 from tests.desktop.helpers import OpenedUrls
 from tests.support.desk_process import REPO_ROOT, TEST_JWT_SECRET, free_port
 from tests.support.fake_upstream import FakeUpstream
-from tests.support.keyrings import MemoryKeyring
+from tests.support.keyrings import BlockingKeyring, MemoryKeyring
 
 
 @pytest.fixture(autouse=True)
@@ -89,3 +90,13 @@ def desk(
     qtbot.addWidget(app.window)
     yield app
     app.shutdown()
+
+
+@pytest.fixture
+def blocking_keyring(memory_keyring: MemoryKeyring) -> Iterator[BlockingKeyring]:
+    """A keyring whose calls wait until the test releases them (released after the test)."""
+    backend = BlockingKeyring()
+    keyring.set_keyring(backend)
+    yield backend
+    backend.released.set()
+    keyring.set_keyring(memory_keyring)

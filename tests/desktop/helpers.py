@@ -6,13 +6,19 @@ import json
 from pathlib import Path
 
 import httpx
+from PySide6.QtCore import QTimer
 from pytestqt.qtbot import QtBot
 
 from desktop.server_state import ServerState
 from desktop.supervisor import ServerSupervisor
 
-START_TIMEOUT_MS = 40_000
-"""Generous: two cores, and a browser test suite may run at the same time."""
+START_TIMEOUT_MS = 90_000
+"""Until the server is ready. Generous: two cores, and a browser test suite may run at the same
+time; longer than the supervisor's own start-up deadline, which restarts a slow server."""
+
+
+KEYRING_TIMEOUT_MS = 30_000
+"""For an answer from the keyring thread: normally at once, but the machine may be busy."""
 
 
 def port_of(data_dir: Path) -> int:
@@ -40,6 +46,17 @@ def pid_alive(pid: int) -> bool:
         return False
 
 
+def in_order(text: str, *fragments: str) -> bool:
+    """Whether each fragment occurs in ``text`` after the one before it."""
+    position = 0
+    for fragment in fragments:
+        found = text.find(fragment, position)
+        if found < 0:
+            return False
+        position = found + len(fragment)
+    return True
+
+
 def wait_running(qtbot: QtBot, supervisor: ServerSupervisor) -> None:
     qtbot.waitUntil(
         lambda: supervisor.status.state is ServerState.RUNNING, timeout=START_TIMEOUT_MS
@@ -48,3 +65,13 @@ def wait_running(qtbot: QtBot, supervisor: ServerSupervisor) -> None:
 
 def wait_state(qtbot: QtBot, supervisor: ServerSupervisor, state: ServerState) -> None:
     qtbot.waitUntil(lambda: supervisor.status.state is state, timeout=START_TIMEOUT_MS)
+
+
+def event_loop_turns(qtbot: QtBot) -> None:
+    """Fail unless a timer fires a few times: nothing blocks the GUI thread."""
+    ticks: list[None] = []
+    timer = QTimer()
+    timer.timeout.connect(lambda: ticks.append(None))
+    timer.start(10)
+    qtbot.waitUntil(lambda: len(ticks) >= 3, timeout=10_000)
+    timer.stop()

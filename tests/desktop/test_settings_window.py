@@ -1,41 +1,73 @@
-"""The settings window: validation, the keyring round trip, "Test", and when the server restarts."""
+"""The settings window: validation, the keyring round trip, "Test", and when the server restarts.
+
+The keyring is read and written off the GUI thread, so the tests wait for its answers.
+"""
 
 from __future__ import annotations
 
 import json
+import logging
 import socket
 from pathlib import Path
 
 import keyring
 import keyring.backends.fail
 import pytest
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QLabel, QLineEdit
 from pytestqt.qtbot import QtBot
 
 from backend.settings import DEFAULT_INSTRUCTIONS
 from desktop.app import NO_TRAY_REASON, DeskApp
 from desktop.autostart import XdgAutostart
+from desktop.provider_panel import READING
 from desktop.server_state import ServerState
 from desktop.settings_window import SettingsWindow
 from tests.desktop.helpers import (
+    KEYRING_TIMEOUT_MS,
     START_TIMEOUT_MS,
     OpenedUrls,
+    event_loop_turns,
     health,
     port_of,
     wait_running,
     wait_state,
 )
 from tests.support.desk_process import free_port
-from tests.support.keyrings import MemoryKeyring
+from tests.support.keyrings import BlockingKeyring, MemoryKeyring
 
 
 def shown(label: QLabel) -> bool:
     return not label.isHidden() and bool(label.text())
 
 
+def keyring_read(qtbot: QtBot, window: SettingsWindow) -> None:
+    """Wait until every label that reads the keyring shows its answer."""
+    labels = [panel.stored_label for panel in window.panels.values()]
+    labels.append(window.keyring_note.name_label)
+    qtbot.waitUntil(
+        lambda: all(label.text() != READING for label in labels), timeout=KEYRING_TIMEOUT_MS
+    )
+
+
+def reopen(qtbot: QtBot, window: SettingsWindow) -> None:
+    """Close the window and show it again: it reads the settings and the keyring afresh."""
+    window.close()
+    window.show_and_raise()
+    keyring_read(qtbot, window)
+
+
+def save(qtbot: QtBot, window: SettingsWindow) -> bool:
+    """Save valid fields and wait until it is written; whether all of it was."""
+    with qtbot.waitSignal(window.save_finished, timeout=KEYRING_TIMEOUT_MS) as finished:
+        assert window.save() is True, "the fields are valid"
+    return finished.args[0]
+
+
 @pytest.fixture
-def window(desk: DeskApp) -> SettingsWindow:
+def window(qtbot: QtBot, desk: DeskApp) -> SettingsWindow:
     desk.show_settings()
+    keyring_read(qtbot, desk.window)
     return desk.window
 
 
@@ -91,7 +123,9 @@ def test_save_round_trip_through_the_keyring(
     desk: DeskApp,
     data_dir: Path,
     memory_keyring: MemoryKeyring,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.DEBUG, logger="chatkit_desk.tray")
     window = desk.window
     desk.show_settings()
     panel = window.panels["openai"]
@@ -106,7 +140,7 @@ def test_save_round_trip_through_the_keyring(
     window.origins_edit.setPlainText("http://localhost:5173/\n\nhttp://127.0.0.1:3000")
     window.starts_server_check.setChecked(False)
 
-    assert window.save() is True
+    assert save(qtbot, window) is True
 
     assert memory_keyring.entries == {
         ("chatkit-desk", "openai"): "sk-round-trip",
@@ -120,38 +154,94 @@ def test_save_round_trip_through_the_keyring(
     assert not any("round-trip" in value for value in map(str, saved.values()))
     assert "saved in the keyring" in window.message.text()
 
-    window.close()
-    desk.show_settings()  # a fresh look: keys are never read back into the fields
+    reopen(qtbot, window)  # a fresh look: keys are never read back into the fields
     assert panel.key_edit.text() == ""
     assert "A key is stored in the keyring" in panel.stored_label.text()
     assert window.provider_combo.currentData() == "gemini"
     assert window.panels["gemini"].model == "fake-mini"
     assert window.instructions_edit.toPlainText() == "Answer in French."
     assert not window.starts_server_check.isChecked()
+    assert "keyring" in caplog.text and "round-trip" not in caplog.text, "no key in the log"
+
+
+def test_the_window_opens_and_responds_while_the_keyring_waits_to_be_unlocked(
+    qtbot: QtBot, desk: DeskApp, blocking_keyring: BlockingKeyring
+) -> None:
+    blocking_keyring.entries[("chatkit-desk", "openai")] = "sk-stored"
+
+    desk.show_settings()
+
+    window, panel = desk.window, desk.window.panels["openai"]
+    assert window.isVisible()
+    qtbot.waitUntil(blocking_keyring.entered.is_set, timeout=KEYRING_TIMEOUT_MS)
+    assert panel.stored_label.text() == READING
+    assert window.keyring_note.name_label.text() == READING
+    assert not panel.remove_button.isEnabled()
+    event_loop_turns(qtbot)
+    QTimer.singleShot(0, panel.show_button.click)  # runs only if the event loop does
+    qtbot.waitUntil(lambda: panel.key_edit.echoMode() is QLineEdit.EchoMode.Normal)
+
+    blocking_keyring.released.set()
+
+    keyring_read(qtbot, window)
+    assert panel.stored_label.text().startswith("A key is stored in the keyring.")
+    assert panel.remove_button.isEnabled()
+    assert "tests.support.keyrings.BlockingKeyring" in window.keyring_note.name_label.text()
+
+
+def test_save_waits_for_the_keyring_with_the_form_disabled_then_writes_it_all(
+    qtbot: QtBot, window: SettingsWindow, blocking_keyring: BlockingKeyring, data_dir: Path
+) -> None:
+    before = (data_dir / "settings.json").read_bytes()
+    window.panels["openai"].key_edit.setText("sk-saved-slowly")
+    window.instructions_edit.setPlainText("Take your time.")
+
+    with qtbot.waitSignal(window.save_finished, timeout=KEYRING_TIMEOUT_MS) as finished:
+        assert window.save() is True
+        qtbot.waitUntil(blocking_keyring.entered.is_set, timeout=KEYRING_TIMEOUT_MS)
+        assert not window.save_button.isEnabled() and not window.tabs.isEnabled()
+        assert window.message.text().startswith("Saving the keys in the keyring")
+        assert (data_dir / "settings.json").read_bytes() == before, "keys first, then settings"
+        assert window.save() is False, "one save at a time"
+        event_loop_turns(qtbot)
+
+        blocking_keyring.released.set()
+
+    assert finished.args == [True]
+    assert blocking_keyring.entries == {("chatkit-desk", "openai"): "sk-saved-slowly"}
+    assert json.loads((data_dir / "settings.json").read_text())["instructions"] == (
+        "Take your time."
+    )
+    assert window.save_button.isEnabled() and window.tabs.isEnabled()
+    assert "OpenAI key saved in the keyring" in window.message.text()
+    assert window.panels["openai"].key_edit.text() == ""
 
 
 def test_a_key_from_the_environment_is_named_not_shown(
-    window: SettingsWindow, monkeypatch: pytest.MonkeyPatch
+    qtbot: QtBot, window: SettingsWindow, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", "sk-from-env")
-    window.close()
-    window.show_and_raise()
+    reopen(qtbot, window)
     assert "environment variable OPENAI_API_KEY" in window.panels["openai"].stored_label.text()
     assert "sk-from-env" not in window.panels["openai"].stored_label.text()
     assert window.panels["openai"].key_edit.text() == ""
 
 
 def test_remove_deletes_the_stored_key(
-    window: SettingsWindow, memory_keyring: MemoryKeyring
+    qtbot: QtBot, window: SettingsWindow, memory_keyring: MemoryKeyring
 ) -> None:
     memory_keyring.set_password("chatkit-desk", "openai", "sk-old")
-    window.close()
-    window.show_and_raise()
+    reopen(qtbot, window)
     panel = window.panels["openai"]
     assert panel.remove_button.isEnabled()
+
     panel.remove_button.click()
+
+    qtbot.waitUntil(
+        lambda: panel.stored_label.text() == "No key is stored yet.", timeout=KEYRING_TIMEOUT_MS
+    )
     assert memory_keyring.entries == {}
-    assert panel.stored_label.text() == "No key is stored yet."
+    assert not panel.remove_button.isEnabled()
 
 
 def test_reset_instructions_to_default(window: SettingsWindow) -> None:
@@ -161,20 +251,27 @@ def test_reset_instructions_to_default(window: SettingsWindow) -> None:
 
 
 def test_the_keyring_in_use_is_named_and_an_unusable_one_warned_about(
-    window: SettingsWindow,
+    qtbot: QtBot, window: SettingsWindow, data_dir: Path
 ) -> None:
-    assert "tests.support.keyrings.MemoryKeyring" in window.keyring_label.text()
-    assert window.keyring_warning.isHidden()
+    note = window.keyring_note
+    assert "tests.support.keyrings.MemoryKeyring" in note.name_label.text()
+    assert note.warning_label.isHidden()
     previous = keyring.get_keyring()
     keyring.set_keyring(keyring.backends.fail.Keyring())
     try:
-        window.close()
-        window.show_and_raise()
-        assert window.keyring_warning.isVisible()
-        assert "keys cannot be stored" in window.keyring_warning.text()
+        reopen(qtbot, window)
+        assert note.warning_label.isVisible()
+        assert "keys cannot be stored" in note.warning_label.text()
+        before = (data_dir / "settings.json").read_bytes()
         window.panels["openai"].key_edit.setText("sk-nowhere")
-        assert window.save() is False
-        assert "Not saved" in window.message.text()
+        window.instructions_edit.setPlainText("Not saved either.")
+
+        assert save(qtbot, window) is False
+
+        assert "the keyring did not take the OpenAI key" in window.message.text()
+        assert "no system keyring" in window.panels["openai"].key_error.text()
+        assert (data_dir / "settings.json").read_bytes() == before
+        assert window.save_button.isEnabled() and window.tabs.isEnabled()
     finally:
         keyring.set_keyring(previous)
 
@@ -201,6 +298,20 @@ def test_the_test_button_says_whether_the_key_works(
         assert models == []
 
 
+def test_with_no_key_typed_test_checks_the_stored_one(
+    qtbot: QtBot, window: SettingsWindow, memory_keyring: MemoryKeyring
+) -> None:
+    memory_keyring.set_password("chatkit-desk", "openai", "sk-good-key")
+    reopen(qtbot, window)
+    panel = window.panels["openai"]
+
+    panel.test_button.click()
+
+    qtbot.waitUntil(lambda: panel.test_result.text().startswith(("✓", "✗")), timeout=15_000)
+    assert panel.test_result.text() == "✓ The key works — 3 models available."
+    assert panel.key_edit.text() == "", "the stored key is never shown"
+
+
 def test_a_new_model_applies_without_a_restart(qtbot: QtBot, desk: DeskApp, data_dir: Path) -> None:
     desk.supervisor.start()
     wait_running(qtbot, desk.supervisor)
@@ -208,7 +319,7 @@ def test_a_new_model_applies_without_a_restart(qtbot: QtBot, desk: DeskApp, data
     desk.show_settings()
 
     desk.window.panels["openai"].set_model("fake-mini")
-    assert desk.window.save() is True
+    assert save(qtbot, desk.window) is True
 
     assert "the server keeps running" in desk.window.message.text()
     assert health(port_of(data_dir))["model"] == "fake-mini"
@@ -223,7 +334,7 @@ def test_a_new_port_restarts_the_server_on_it(qtbot: QtBot, desk: DeskApp, data_
     desk.show_settings()
 
     desk.window.port_edit.setText(str(new_port))
-    assert desk.window.save() is True
+    assert save(qtbot, desk.window) is True
 
     assert f"restarting on port {new_port}" in desk.window.message.text()
     qtbot.waitUntil(
@@ -253,7 +364,9 @@ def test_without_a_tray_the_window_says_why_and_controls_the_server(
         assert panel.summary_label.text().startswith("Running on http://127.0.0.1:")
         assert panel.start_stop_button.text() == "Stop server"
         panel.open_chat_button.click()
+        qtbot.waitUntil(lambda: bool(opened), timeout=KEYRING_TIMEOUT_MS)
         assert "/login?token=" in opened[-1]
+        assert desk.window.message.text() == "Opening the chat in your browser"
 
         panel.start_stop_button.click()
         wait_state(qtbot, desk.supervisor, ServerState.STOPPED)

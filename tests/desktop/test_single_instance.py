@@ -11,11 +11,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+from PySide6.QtNetwork import QLocalSocket
 from pytestqt.qtbot import QtBot
 
 from desktop.app import DeskApp
 from desktop.single_instance import SingleInstance
-from tests.desktop.helpers import pid_alive, port_of
+from tests.desktop.helpers import in_order, pid_alive, port_of
 from tests.support.desk_process import REPO_ROOT
 
 
@@ -44,6 +45,28 @@ def test_a_second_launch_shows_the_first_ones_window_and_exits(
         assert "already running" in output
         assert desk.window.isVisible()
     finally:
+        instance.release()
+
+
+@pytest.mark.parametrize(
+    "request_line", [b"show 1\n", b"show\n"], ids=["versioned", "from a tray before versions"]
+)
+def test_the_answer_carries_the_protocol_version(
+    qtbot: QtBot, tmp_path: Path, request_line: bytes
+) -> None:
+    instance = SingleInstance(tmp_path)
+    assert instance.acquire()
+    second = QLocalSocket()
+    try:
+        with qtbot.waitSignal(instance.show_requested, timeout=10_000):
+            second.connectToServer(instance.name)
+            qtbot.waitUntil(lambda: second.state() is QLocalSocket.LocalSocketState.ConnectedState)
+            second.write(request_line)
+            second.flush()
+        qtbot.waitUntil(second.canReadLine, timeout=10_000)
+        assert second.readLine().data() == b"ok 1\n"
+    finally:
+        second.abort()
         instance.release()
 
 
@@ -94,6 +117,15 @@ def test_a_signal_to_the_tray_stops_the_server_and_exits(
 
         assert tray.wait(timeout=30) == 0
         assert not pid_alive(server_pid)
+        tray_log = (data_dir / "logs" / "tray.log").read_text()
+        assert in_order(
+            tray_log,
+            "tray started",
+            f"the server runs as pid {server_pid}",
+            f"quitting on {signal.Signals(signal_number).name}",
+            f"asking the server (pid {server_pid}) to stop",
+            "tray quit",
+        ), tray_log
     finally:
         if tray.poll() is None:
             tray.kill()

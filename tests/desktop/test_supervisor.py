@@ -6,23 +6,39 @@ import json
 import os
 import signal
 import socket
+import sys
 from pathlib import Path
 
 import pytest
 from pytestqt.qtbot import QtBot
 
 from desktop import supervisor as supervisor_module
+from desktop import tray_log
 from desktop.server_output import ServerOutputLog
 from desktop.server_state import ServerState, ServerStatus
-from desktop.supervisor import ServerSupervisor, server_command
+from desktop.supervisor import ServerSupervisor, StopRequest, server_command
 from tests.desktop.helpers import (
     START_TIMEOUT_MS,
     health,
+    in_order,
     pid_alive,
     port_of,
     wait_running,
     wait_state,
 )
+from tests.support.desk_process import TEST_JWT_SECRET
+
+STUB_SERVER = Path(__file__).with_name("stub_server.py")
+
+
+@pytest.fixture
+def stub_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The supervisor runs ``stub_server.py``, ready once the test creates ``ready``."""
+    monkeypatch.setattr(
+        supervisor_module,
+        "server_command",
+        lambda data_dir: [sys.executable, str(STUB_SERVER), str(data_dir)],
+    )
 
 
 def test_start_reports_running_with_the_url_then_stop_ends_the_child(
@@ -35,7 +51,8 @@ def test_start_reports_running_with_the_url_then_stop_ends_the_child(
     supervisor.start()
     wait_running(qtbot, supervisor)
 
-    assert seen[0].state is ServerState.STARTING
+    assert [status.state for status in seen[:-1]] == [ServerState.STARTING]
+    assert supervisor.health["ready"] is True
     assert supervisor.status.detail == f"http://127.0.0.1:{port}"
     assert f"Running on http://127.0.0.1:{port}" in supervisor.status.tooltip
     assert supervisor.health["model"] == "fake-gpt"
@@ -47,6 +64,40 @@ def test_start_reports_running_with_the_url_then_stop_ends_the_child(
     wait_state(qtbot, supervisor, ServerState.STOPPED)
     assert not pid_alive(pid)
     assert supervisor.pid is None and not supervisor.is_active
+
+
+def test_the_server_is_starting_until_it_says_it_is_ready(
+    qtbot: QtBot, supervisor: ServerSupervisor, data_dir: Path, stub_server: None
+) -> None:
+    supervisor.start()
+    qtbot.waitUntil(lambda: supervisor.health.get("ready") is False, timeout=START_TIMEOUT_MS)
+    assert supervisor.status.state is ServerState.STARTING, "answering is not being ready"
+
+    (data_dir / "ready").touch()
+
+    wait_running(qtbot, supervisor)
+    assert supervisor.health["ready"] is True
+
+
+def test_a_server_that_never_becomes_ready_is_killed_and_restarted(
+    qtbot: QtBot, data_dir: Path, stub_server: None
+) -> None:
+    watcher = ServerSupervisor(data_dir, startup_timeout_ms=3000)
+    try:
+        watcher.start()
+        qtbot.waitUntil(lambda: watcher.health.get("ready") is False, timeout=START_TIMEOUT_MS)
+        never_ready = watcher.pid
+        assert never_ready is not None
+
+        wait_state(qtbot, watcher, ServerState.ERROR)
+        assert watcher.status.detail == (
+            "the server did not become ready within 3 s; restarting in 1 s"
+        )
+        assert not pid_alive(never_ready)
+        qtbot.waitUntil(lambda: watcher.pid not in (None, never_ready), timeout=START_TIMEOUT_MS)
+        assert watcher.status.state is ServerState.STARTING
+    finally:
+        watcher.shutdown()
 
 
 def test_a_killed_server_is_restarted(
@@ -68,6 +119,47 @@ def test_a_killed_server_is_restarted(
     errors = [status for status in seen if status.state is ServerState.ERROR]
     assert errors and "crashed; restarting in 1 s" in errors[0].detail
     assert health(port_of(data_dir))["status"] == "ok"
+
+
+def test_the_tray_log_tells_what_happened_to_the_server_and_why(
+    qtbot: QtBot, data_dir: Path
+) -> None:
+    with tray_log.written_to(data_dir / "logs") as log_file:
+        watcher = ServerSupervisor(data_dir)
+        try:
+            watcher.start()
+            wait_running(qtbot, watcher)
+            first_pid = watcher.pid
+            assert first_pid is not None
+            os.kill(first_pid, signal.SIGKILL)
+            qtbot.waitUntil(
+                lambda: watcher.status.state is ServerState.RUNNING and watcher.pid != first_pid,
+                timeout=START_TIMEOUT_MS,
+            )
+            second_pid = watcher.pid
+            watcher.stop()
+            wait_state(qtbot, watcher, ServerState.STOPPED)
+        finally:
+            watcher.shutdown()
+
+    text = log_file.read_text()
+    assert in_order(
+        text,
+        "chatkit_desk.tray.server: start requested",
+        "starting the server: ",
+        f"the server runs as pid {first_pid}",
+        "the server answers /health; waiting for it to be ready",
+        "the server is ready after",
+        f"the server (pid {first_pid}) ended by signal 9",
+        "restarting the server in 1 s (attempt 1)",
+        f"the server runs as pid {second_pid}",
+        "the server is ready after",
+        "stop requested",
+        f"asking the server (pid {second_pid}) to stop",
+        f"the server (pid {second_pid}) ",
+        "status: Stopped",
+    ), text
+    assert TEST_JWT_SECRET not in text
 
 
 def test_a_hung_server_is_killed_and_restarted(qtbot: QtBot, data_dir: Path) -> None:
@@ -92,6 +184,49 @@ def test_a_hung_server_is_killed_and_restarted(qtbot: QtBot, data_dir: Path) -> 
             hung_pid
         ):  # a stopped process would outlive everything
             os.kill(hung_pid, signal.SIGKILL)
+
+
+def stop_by_closing_stdin(qtbot: QtBot, data_dir: Path) -> tuple[int, str]:
+    """Start a server, stop it as the tray does on Windows; its pid and the tray's log."""
+    with tray_log.written_to(data_dir / "logs") as log_file:
+        watcher = ServerSupervisor(data_dir, stop_request=StopRequest.CLOSE_STDIN)
+        try:
+            watcher.start()
+            wait_running(qtbot, watcher)
+            pid = watcher.pid
+            assert pid is not None
+            watcher.stop()
+            wait_state(qtbot, watcher, ServerState.STOPPED)
+        finally:
+            watcher.shutdown()
+    return pid, log_file.read_text()
+
+
+def test_closing_its_stdin_stops_the_server_gracefully_before_the_kill_timer(
+    qtbot: QtBot, data_dir: Path
+) -> None:
+    pid, tray_text = stop_by_closing_stdin(qtbot, data_dir)
+
+    assert f"asking the server (pid {pid}) to stop: closing its standard input" in tray_text
+    assert "killing it" not in tray_text
+    output = (data_dir / "logs" / "server-output.log").read_text()
+    assert in_order(
+        output, "Shutting down", "Application shutdown complete", f"Finished server process [{pid}]"
+    )
+    assert not pid_alive(pid)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="needs backend 963baea on main (the end of stdin stops with SIGINT, and so exit 0); "
+    "remove this mark when merging main",
+)
+def test_a_server_stopped_by_closing_its_stdin_exits_with_code_0(
+    qtbot: QtBot, data_dir: Path
+) -> None:
+    pid, tray_text = stop_by_closing_stdin(qtbot, data_dir)
+
+    assert f"the server (pid {pid}) exited with code 0" in tray_text
 
 
 def test_shutdown_leaves_no_server_running(qtbot: QtBot, data_dir: Path) -> None:

@@ -19,9 +19,17 @@ from desktop.autostart import XdgAutostart
 from desktop.icons import state_icon
 from desktop.server_state import ServerState, ServerStatus
 from desktop.settings_window import SettingsWindow
-from tests.desktop.helpers import OpenedUrls, pid_alive, port_of, wait_running, wait_state
+from tests.desktop.helpers import (
+    KEYRING_TIMEOUT_MS,
+    OpenedUrls,
+    event_loop_turns,
+    pid_alive,
+    port_of,
+    wait_running,
+    wait_state,
+)
 from tests.support.desk_process import TEST_JWT_SECRET
-from tests.support.keyrings import MemoryKeyring
+from tests.support.keyrings import BlockingKeyring, MemoryKeyring
 
 
 def test_each_state_has_its_own_icon(qtbot: QtBot) -> None:
@@ -72,6 +80,7 @@ def test_open_chat_opens_a_one_time_sign_in_link(
 
     desk.tray.open_chat_action.trigger()
 
+    qtbot.waitUntil(lambda: bool(opened), timeout=KEYRING_TIMEOUT_MS)
     [url] = opened
     assert url.startswith(f"http://127.0.0.1:{port_of(desk.data_dir)}/login?token=")
     with httpx.Client(timeout=60) as browser:
@@ -88,14 +97,23 @@ def test_copy_frontend_url(desk: DeskApp) -> None:
     assert QGuiApplication.clipboard().text() == f"http://127.0.0.1:{port}/chatkit"
 
 
-def test_copy_access_token_gives_a_token_the_server_accepts(qtbot: QtBot, desk: DeskApp) -> None:
+def copied_token(qtbot: QtBot, desk: DeskApp) -> str:
+    """Copy an access token from the menu, and wait for the clipboard to have it."""
     assert desk.tray is not None
+    QGuiApplication.clipboard().setText("before")
+    desk.tray.copy_token_action.trigger()
+    qtbot.waitUntil(
+        lambda: QGuiApplication.clipboard().text() != "before", timeout=KEYRING_TIMEOUT_MS
+    )
+    return QGuiApplication.clipboard().text()
+
+
+def test_copy_access_token_gives_a_token_the_server_accepts(qtbot: QtBot, desk: DeskApp) -> None:
     desk.supervisor.start()
     wait_running(qtbot, desk.supervisor)
 
-    desk.tray.copy_token_action.trigger()
+    token = copied_token(qtbot, desk)
 
-    token = QGuiApplication.clipboard().text()
     claims = jwt.decode(token, TEST_JWT_SECRET, algorithms=["HS256"])
     assert claims["sub"] == "local" and claims["exp"] - claims["iat"] == 30 * 86400
     answer = httpx.post(
@@ -108,21 +126,47 @@ def test_copy_access_token_gives_a_token_the_server_accepts(qtbot: QtBot, desk: 
 
 
 def test_copy_access_token_without_a_keyring_uses_the_secret_kept_in_the_data_dir(
-    desk: DeskApp, monkeypatch: pytest.MonkeyPatch, data_dir: Path
+    qtbot: QtBot, desk: DeskApp, monkeypatch: pytest.MonkeyPatch, data_dir: Path
 ) -> None:
     """With no keyring to keep it, the signing secret is kept in a file only its owner can read
     (as the server does it), so the token copied here is one the server accepts."""
-    assert desk.tray is not None
     monkeypatch.delenv("CHATKIT_DESK_JWT_SECRET")
     monkeypatch.setattr("backend.secrets._read", _keyring_locked)
+
+    token = copied_token(qtbot, desk)
+    secret_file = data_dir / "jwt-secret"
+    assert secret_file.stat().st_mode & 0o777 == 0o600
+    assert TokenAuthority(secret_file.read_text()).subject_of(token) == "local"
+
+
+def test_the_signing_secret_is_read_off_the_gui_thread_and_only_once(
+    qtbot: QtBot,
+    desk: DeskApp,
+    blocking_keyring: BlockingKeyring,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert desk.tray is not None
+    monkeypatch.delenv("CHATKIT_DESK_JWT_SECRET")  # so it is made and kept in the keyring
     QGuiApplication.clipboard().setText("before")
 
     desk.tray.copy_token_action.trigger()
 
-    token = QGuiApplication.clipboard().text()
-    secret_file = data_dir / "jwt-secret"
-    assert secret_file.stat().st_mode & 0o777 == 0o600
-    assert TokenAuthority(secret_file.read_text()).subject_of(token) == "local"
+    qtbot.waitUntil(blocking_keyring.entered.is_set, timeout=KEYRING_TIMEOUT_MS)
+    event_loop_turns(qtbot)
+    assert QGuiApplication.clipboard().text() == "before"
+    blocking_keyring.released.set()
+    qtbot.waitUntil(
+        lambda: QGuiApplication.clipboard().text() != "before", timeout=KEYRING_TIMEOUT_MS
+    )
+    secret = blocking_keyring.entries[("chatkit-desk", "jwt-secret")]
+    assert TokenAuthority(secret).subject_of(QGuiApplication.clipboard().text()) == "local"
+
+    blocking_keyring.entered.clear()
+    blocking_keyring.released.clear()
+    QGuiApplication.clipboard().setText("again")
+    desk.tray.copy_token_action.trigger()  # done at once: the secret is not read again
+    assert TokenAuthority(secret).subject_of(QGuiApplication.clipboard().text()) == "local"
+    assert not blocking_keyring.entered.is_set()
 
 
 def _keyring_locked(account: str) -> object:

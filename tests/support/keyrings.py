@@ -3,13 +3,14 @@
 ``MemoryKeyring`` for in-process tests; ``FileKeyring`` for a server or CLI run as a child
 process (select it with ``PYTHON_KEYRING_BACKEND=tests.support.keyrings.FileKeyring`` and point
 ``CHATKIT_DESK_TEST_KEYRING`` at a JSON file); ``LockedKeyring`` and ``NoKeyring`` fail the way
-real ones do.
+real ones do; ``BlockingKeyring`` keeps every call waiting, as an unlock prompt does.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import threading
 from pathlib import Path
 
 from keyring.backend import KeyringBackend
@@ -32,6 +33,33 @@ class MemoryKeyring(KeyringBackend):
     def delete_password(self, service: str, username: str) -> None:
         if self.entries.pop((service, username), None) is None:
             raise PasswordDeleteError("no such password")
+
+
+class BlockingKeyring(MemoryKeyring):
+    """Each call waits until the test sets ``released``, as a locked keyring's call waits until
+    the user answers its unlock prompt; ``entered`` is set once a call is waiting."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entered = threading.Event()
+        self.released = threading.Event()
+
+    def _wait(self) -> None:
+        self.entered.set()
+        if not self.released.wait(timeout=120):
+            raise TimeoutError("the test never released the keyring")
+
+    def get_password(self, service: str, username: str) -> str | None:
+        self._wait()
+        return super().get_password(service, username)
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self._wait()
+        super().set_password(service, username, password)
+
+    def delete_password(self, service: str, username: str) -> None:
+        self._wait()
+        super().delete_password(service, username)
 
 
 class FileKeyring(KeyringBackend):
