@@ -8,7 +8,6 @@ the tray dies without having had the chance to stop it. Every step and decision 
 
 from __future__ import annotations
 
-import enum
 import sys
 import time
 from pathlib import Path
@@ -31,20 +30,6 @@ STARTUP_TIMEOUT_MS = 60_000
 """From start to ready (``/health`` says ``"ready": true``): loading the SDKs takes a few
 seconds, and 20 or more on a busy machine."""
 OUTPUT_LOG_NAME = "server-output.log"
-
-
-class StopRequest(enum.Enum):
-    """How the tray asks the server to stop; a server that does not is killed after a while."""
-
-    SIGTERM = "SIGTERM"
-    """``QProcess.terminate()``: uvicorn finishes open responses, then exits."""
-    CLOSE_STDIN = "closing its standard input"
-    """For Windows, which has no SIGTERM for a console-less child: the server takes the end of
-    its standard input as the same request (``WATCH_PARENT_ENV``). Killing it instead would cut
-    open streams off and skip the database's last checkpoint."""
-
-
-STOP_REQUEST = StopRequest.CLOSE_STDIN if sys.platform == "win32" else StopRequest.SIGTERM
 
 
 def server_command(data_dir: Path) -> list[str]:
@@ -81,7 +66,6 @@ class ServerSupervisor(QObject):
         startup_timeout_ms: int = STARTUP_TIMEOUT_MS,
         stop_timeout_ms: int = 10_000,
         failed_checks_before_restart: int = 3,
-        stop_request: StopRequest = STOP_REQUEST,
     ) -> None:
         super().__init__(parent)
         self.data_dir = data_dir
@@ -91,7 +75,6 @@ class ServerSupervisor(QObject):
         self._startup_timeout_ms = startup_timeout_ms
         self._stop_timeout_ms = stop_timeout_ms
         self._failed_checks_before_restart = failed_checks_before_restart
-        self._stop_request = stop_request
 
         self._process: QProcess | None = None
         self._settings: Settings | None = None
@@ -253,15 +236,13 @@ class ServerSupervisor(QObject):
     def _terminate(self) -> None:
         assert self._process is not None
         self.output.note("stopping")
-        log.info(
-            "asking the server (pid %s) to stop: %s", self._child_pid, self._stop_request.value
-        )
+        log.info("asking the server (pid %s) to stop: closing its standard input", self._child_pid)
         self._health_timer.stop()  # a stopping server may stop answering: that is no hang
         self._startup_deadline.stop()
-        if self._stop_request is StopRequest.CLOSE_STDIN:
-            self._process.closeWriteChannel()
-        else:
-            self._process.terminate()
+        # The end of its stdin is the server's stop request (backend.supervision) on every
+        # platform: Windows has no SIGTERM for a console-less child, and elsewhere uvicorn
+        # re-raises SIGTERM after its graceful shutdown, so every Stop looked like a crash.
+        self._process.closeWriteChannel()
         self._kill_timer.start(self._stop_timeout_ms)
 
     @Slot()

@@ -16,7 +16,7 @@ from desktop import supervisor as supervisor_module
 from desktop import tray_log
 from desktop.server_output import ServerOutputLog
 from desktop.server_state import ServerState, ServerStatus
-from desktop.supervisor import ServerSupervisor, StopRequest, server_command
+from desktop.supervisor import ServerSupervisor, server_command
 from tests.desktop.helpers import (
     START_TIMEOUT_MS,
     health,
@@ -187,9 +187,9 @@ def test_a_hung_server_is_killed_and_restarted(qtbot: QtBot, data_dir: Path) -> 
 
 
 def stop_by_closing_stdin(qtbot: QtBot, data_dir: Path) -> tuple[int, str]:
-    """Start a server, stop it as the tray does on Windows; its pid and the tray's log."""
+    """Start a server, stop it as the tray does; its pid and the tray's log."""
     with tray_log.written_to(data_dir / "logs") as log_file:
-        watcher = ServerSupervisor(data_dir, stop_request=StopRequest.CLOSE_STDIN)
+        watcher = ServerSupervisor(data_dir)
         try:
             watcher.start()
             wait_running(qtbot, watcher)
@@ -216,11 +216,6 @@ def test_closing_its_stdin_stops_the_server_gracefully_before_the_kill_timer(
     assert not pid_alive(pid)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs backend 963baea on main (the end of stdin stops with SIGINT, and so exit 0); "
-    "remove this mark when merging main",
-)
 def test_a_server_stopped_by_closing_its_stdin_exits_with_code_0(
     qtbot: QtBot, data_dir: Path
 ) -> None:
