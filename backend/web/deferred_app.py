@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import threading
 from collections.abc import Callable
@@ -62,9 +63,14 @@ class DeferredApp:
         await self._app(scope, receive, send)
 
     async def _unavailable(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """The app failed to load: say so (also on /health, so a supervisor restarts us)."""
-        message = f"The server failed to start ({type(self._failure).__name__}); see its log."
-        await error_response(503, "startup_failed", message)(scope, receive, send)
+        """The app failed to load, or the server stopped before it had: say so (also on
+        /health, so a supervisor restarts a server that failed)."""
+        if self._failure is None:
+            answer = error_response(503, "stopping", "The server is stopping; try again soon.")
+        else:
+            message = f"The server failed to start ({type(self._failure).__name__}); see its log."
+            answer = error_response(503, "startup_failed", message)
+        await answer(scope, receive, send)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         await receive()  # lifespan.startup
@@ -72,20 +78,31 @@ class DeferredApp:
         self._ready = asyncio.Event()
         loaded: asyncio.Future[Any] = loop.create_future()
 
+        def settle(outcome: Callable[[], None]) -> None:
+            if not loaded.done():  # the server may have been told to stop meanwhile
+                outcome()
+
         def load_in_thread() -> None:
             try:
                 app = self._load()
             except BaseException as exc:  # reported on the loop, where it can be raised
-                loop.call_soon_threadsafe(loaded.set_exception, exc)
+                loop.call_soon_threadsafe(settle, functools.partial(loaded.set_exception, exc))
             else:
-                loop.call_soon_threadsafe(loaded.set_result, app)
+                loop.call_soon_threadsafe(settle, functools.partial(loaded.set_result, app))
 
         threading.Thread(target=load_in_thread, name="load-app", daemon=True).start()
         await send({"type": "lifespan.startup.complete"})
 
+        shutdown = asyncio.ensure_future(receive())
+        await asyncio.wait({loaded, shutdown}, return_when=asyncio.FIRST_COMPLETED)
+        if not loaded.done():  # told to stop while loading: do not wait for the load
+            loaded.cancel()
+            self._ready.set()
+            await send({"type": "lifespan.shutdown.complete"})
+            return
         async with contextlib.AsyncExitStack() as stack:
             try:
-                app = await loaded
+                app = loaded.result()
                 await stack.enter_async_context(app.router.lifespan_context(app))
                 self._app = app
             except BaseException as exc:
@@ -93,5 +110,5 @@ class DeferredApp:
                 log.exception("the server could not load")
             finally:
                 self._ready.set()
-            await receive()  # lifespan.shutdown
+            await shutdown  # lifespan.shutdown
         await send({"type": "lifespan.shutdown.complete"})

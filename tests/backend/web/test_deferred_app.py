@@ -85,3 +85,27 @@ async def test_a_failed_load_is_reported_everywhere(
         for response in (health, await client.post("/chatkit")):
             assert response.status_code == 503
             assert response.json()["error"]["code"] == "startup_failed"
+
+
+async def test_a_stop_while_loading_does_not_wait_for_the_load(
+    tmp_path: Path, memory_keyring: MemoryKeyring
+) -> None:
+    release = threading.Event()
+
+    def load() -> Starlette:
+        release.wait(60)  # imports that take long on a busy machine
+        return Starlette()
+
+    app = DeferredApp(load, LiveSettings(tmp_path).current, KeyCache(tmp_path))
+    transport = httpx.ASGITransport(app=app)
+    try:
+        lifespan = Lifespan(app)
+        await lifespan.__aenter__()
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
+            waiting = asyncio.create_task(client.post("/chatkit"))
+            await asyncio.wait_for(lifespan.__aexit__(), timeout=30)  # done before the load
+            answer = await asyncio.wait_for(waiting, timeout=30)
+        assert answer.status_code == 503
+        assert answer.json()["error"]["code"] == "stopping"
+    finally:
+        release.set()
