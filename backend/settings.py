@@ -189,10 +189,23 @@ def _check_settings_file(path: Path) -> None:
         raise SettingsError(f"{path} must hold a JSON object; fix or delete it")
 
 
-def _describe(error: dict[str, Any]) -> str:
-    field = str(error["loc"][0]) if error["loc"] else "settings"
-    message = str(error["msg"]).removeprefix("Value error, ")
-    return f"invalid setting {field} ({ENV_PREFIX}{field.upper()}): {message}"
+def field_errors(exc: ValidationError) -> list[tuple[str | None, str]]:
+    """Each problem as (the setting it is about, if any; pydantic's message for a person)."""
+    return [
+        (
+            str(error["loc"][0]) if error["loc"] else None,
+            str(error["msg"]).removeprefix("Value error, "),
+        )
+        for error in exc.errors()
+    ]
+
+
+def _describe(exc: ValidationError) -> str:
+    """One line naming every bad setting and its environment variable."""
+    return "; ".join(
+        f"invalid setting {field or 'settings'} ({ENV_PREFIX}{(field or '').upper()}): {message}"
+        for field, message in field_errors(exc)
+    )
 
 
 def load_settings(data_dir: str | Path | None = None, **overrides: Any) -> Settings:
@@ -207,7 +220,7 @@ def load_settings(data_dir: str | Path | None = None, **overrides: Any) -> Setti
     try:
         return _settings_class_for(settings_file)(data_dir=resolved_dir, **values)
     except ValidationError as exc:
-        raise SettingsError("; ".join(_describe(e) for e in exc.errors())) from None
+        raise SettingsError(_describe(exc)) from None
 
 
 EDITABLE_FIELDS = frozenset(
@@ -248,7 +261,7 @@ def save_settings_file(data_dir: Path, changes: dict[str, Any]) -> Path:
     try:
         Settings.model_validate({**merged, "data_dir": data_dir})  # no environment involved
     except ValidationError as exc:
-        raise SettingsError("; ".join(_describe(e) for e in exc.errors())) from None
+        raise SettingsError(_describe(exc)) from None
     data_dir.mkdir(parents=True, exist_ok=True)
     target = data_dir / SETTINGS_FILE_NAME
     temporary = target.with_name(f".{SETTINGS_FILE_NAME}.tmp")

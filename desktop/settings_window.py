@@ -40,6 +40,7 @@ from backend.settings import (
     Provider,
     Settings,
     SettingsError,
+    field_errors,
     load_settings,
     read_settings_file,
     save_settings_file,
@@ -389,10 +390,8 @@ class SettingsWindow(QWidget):
         except SettingsError as exc:
             errors["settings_file"] = str(exc)
         except ValidationError as exc:
-            for error in exc.errors():
-                field = str(error["loc"][0]) if error["loc"] else "settings_file"
-                message = str(error["msg"]).removeprefix("Value error, ")
-                errors.setdefault(field, message[:1].upper() + message[1:] + ".")
+            for field, message in field_errors(exc):
+                errors.setdefault(field or "settings_file", message[:1].upper() + message[1:] + ".")
         return errors
 
     def _report_saved(self, before: Settings, changes: dict[str, Any], keys: list[str]) -> None:
