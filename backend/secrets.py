@@ -14,10 +14,7 @@ import secrets as _random
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING, Literal
-
-if TYPE_CHECKING:
-    import keyring.errors
+from typing import Literal
 
 from backend.settings import Provider
 
@@ -61,7 +58,9 @@ class KeyLookup:
         return self.value is not None
 
 
-def _explain(exc: keyring.errors.KeyringError) -> str:
+def _explain(exc: Exception) -> str:
+    """Why the keyring could not be used. Besides keyring's errors, backends let their own
+    through (secretstorage's D-Bus errors when the Secret Service does not answer)."""
     keyring = _keyring()
     if isinstance(exc, keyring.errors.KeyringLocked):
         return "the system keyring is locked; unlock it (log in to your desktop session) and retry"
@@ -97,7 +96,7 @@ def _read(account: str) -> KeyLookup:
     keyring = _keyring()
     try:
         value = keyring.get_password(SERVICE, account)
-    except keyring.errors.KeyringError as exc:
+    except Exception as exc:  # backends raise their own errors too (see _explain)
         return KeyLookup(None, "none", _explain(exc))
     if value:
         return KeyLookup(value, "keyring")
@@ -122,7 +121,7 @@ def set_provider_key(provider: Provider, key: str, *, data_dir: Path) -> None:
     keyring = _keyring()
     try:
         keyring.set_password(SERVICE, provider, key)
-    except keyring.errors.KeyringError as exc:
+    except Exception as exc:  # backends raise their own errors too (see _explain)
         raise KeyringUnavailable(_explain(exc)) from None
     note_keys_changed(data_dir)
 
@@ -134,7 +133,7 @@ def delete_provider_key(provider: Provider, *, data_dir: Path) -> bool:
         keyring.delete_password(SERVICE, provider)
     except keyring.errors.PasswordDeleteError:
         return False
-    except keyring.errors.KeyringError as exc:
+    except Exception as exc:  # backends raise their own errors too (see _explain)
         raise KeyringUnavailable(_explain(exc)) from None
     note_keys_changed(data_dir)
     return True
@@ -218,7 +217,7 @@ def _keyring_keeps(account: str, value: str) -> bool:
     try:
         keyring.set_password(SERVICE, account, value)
         return keyring.get_password(SERVICE, account) == value
-    except keyring.errors.KeyringError:
+    except Exception:  # a backend's own error too
         return False
 
 

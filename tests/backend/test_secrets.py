@@ -9,7 +9,7 @@ import keyring
 import pytest
 
 from backend import secrets
-from tests.support.keyrings import LockedKeyring, MemoryKeyring, NoKeyring
+from tests.support.keyrings import BrokenKeyring, LockedKeyring, MemoryKeyring, NoKeyring
 
 
 def test_key_round_trip(memory_keyring: MemoryKeyring, tmp_path: Path) -> None:
@@ -45,7 +45,11 @@ def test_rejects_keys_that_cannot_be_right(
 
 @pytest.mark.parametrize(
     ("backend", "explanation"),
-    [(LockedKeyring, "keyring is locked"), (NoKeyring, "no system keyring is available")],
+    [
+        (LockedKeyring, "keyring is locked"),
+        (NoKeyring, "no system keyring is available"),
+        (BrokenKeyring, "the system keyring failed"),
+    ],
 )
 def test_keyring_failures_become_explanations(
     backend: type, explanation: str, tmp_path: Path

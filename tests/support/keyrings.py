@@ -111,3 +111,19 @@ class NoKeyring(KeyringBackend):
 
     def delete_password(self, service: str, username: str) -> None:
         raise NoKeyringError("No recommended backend was available.")
+
+
+class BrokenKeyring(KeyringBackend):
+    """A backend that lets its own error through, as secretstorage does when the Secret Service
+    does not answer on D-Bus."""
+
+    priority = 1  # type: ignore[assignment]
+
+    def get_password(self, service: str, username: str) -> str | None:
+        raise TimeoutError("Failed to activate service 'org.freedesktop.secrets': timed out")
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        raise TimeoutError("Failed to activate service 'org.freedesktop.secrets': timed out")
+
+    def delete_password(self, service: str, username: str) -> None:
+        raise TimeoutError("Failed to activate service 'org.freedesktop.secrets': timed out")
