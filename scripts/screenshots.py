@@ -3,6 +3,13 @@
 Runs under Xvfb (started here when there is no display; needs the ``xvfb`` package) so the
 pictures use a real X11 platform; the server is not started, its state is shown as running.
 Output: ``docs/screenshots/settings-window.png`` and ``tray-menu.png`` (or under OUT).
+
+The window shows the keyring it finds: take them with a real one, not the "no keyring" warning.
+On a headless Debian box (packages ``dbus gnome-keyring``)::
+
+    dbus-run-session -- sh -c 'eval "$(printf pw | gnome-keyring-daemon --unlock \
+        --components=secrets)"; printf sk-example | .venv/bin/chatkit-desk keys set openai \
+        && .venv/bin/python scripts/screenshots.py'
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ def render(out_dir: Path) -> None:
 
     from desktop.app import DeskApp
     from desktop.autostart import XdgAutostart
+    from desktop.provider_panel import READING
     from desktop.server_state import ServerState, ServerStatus
 
     app = QApplication([])
@@ -52,8 +60,7 @@ def render(out_dir: Path) -> None:
 
     out_dir.mkdir(parents=True, exist_ok=True)
     desk.window.show_and_raise()
-    for _ in range(20):
-        app.processEvents()
+    _settle(app, lambda: READING not in _texts(desk.window))  # the keyring answers on a thread
     desk.window.grab().save(str(out_dir / "settings-window.png"))
 
     desk.tray.menu.popup(QPoint(40, 40))
@@ -64,6 +71,23 @@ def render(out_dir: Path) -> None:
     print(f"screenshots: wrote {out_dir / 'settings-window.png'} and tray-menu.png")
     desk.dispose()
     shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def _texts(window: object) -> str:
+    from PySide6.QtWidgets import QLabel
+
+    return " ".join(label.text() for label in window.findChildren(QLabel))  # type: ignore[attr-defined]
+
+
+def _settle(app: object, done: object, seconds: float = 30) -> None:
+    import time
+
+    deadline = time.monotonic() + seconds
+    while not done() and time.monotonic() < deadline:  # type: ignore[operator]
+        app.processEvents()  # type: ignore[attr-defined]
+        time.sleep(0.02)
+    for _ in range(20):
+        app.processEvents()  # type: ignore[attr-defined]
 
 
 if __name__ == "__main__":
