@@ -1,0 +1,1 @@
+"""Tool servers (MCP): their configuration, their connections, and approvals of their calls."""
