@@ -14,9 +14,11 @@ import sys
 from collections.abc import Callable, Sequence
 
 from backend import __version__, secrets
-from backend.settings import LiveSettings, SettingsError, load_settings, resolve_data_dir
+from backend.data_dir import resolve_data_dir
 from backend.supervision import ExitCode
 from backend.tokens import DEFAULT_SUBJECT, DEFAULT_TTL
+
+# The settings (pydantic) are imported by the commands that use them, not by the tray's.
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -68,6 +70,7 @@ def _fail(message: str, code: int = ExitCode.FAILED) -> int:
 def _serve(args: argparse.Namespace) -> int:
     from backend import logs
     from backend.serve import run
+    from backend.settings import LiveSettings, SettingsError
     from backend.store.database import DatabaseUnusable
     from backend.supervision import PortInUse
     from backend.tokens import SigningSecretUnavailable
@@ -88,6 +91,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _token(args: argparse.Namespace) -> int:
+    from backend.settings import SettingsError, load_settings
     from backend.tokens import (
         SigningSecretUnavailable,
         TokenAuthority,
@@ -112,6 +116,7 @@ def _open(args: argparse.Namespace) -> int:
     import webbrowser
 
     from backend.hosts import sign_in_url
+    from backend.settings import SettingsError, load_settings
     from backend.tokens import SigningSecretUnavailable, TokenAuthority
 
     try:
@@ -136,6 +141,8 @@ def _read_key(provider: str) -> str:
 
 
 def _keys(args: argparse.Namespace) -> int:
+    from backend.settings import SettingsError, load_settings
+
     if args.keys_command == "status":
         print(f"keyring backend: {secrets.backend_name()}")
         if warning := secrets.backend_warning():

@@ -7,8 +7,10 @@ URLs the tray and ``chatkit-desk open`` hand to a browser. No server imports her
 from __future__ import annotations
 
 import ipaddress
+from typing import TYPE_CHECKING
 
-from backend.settings import Settings
+if TYPE_CHECKING:
+    from backend.settings import Settings
 
 LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
 WILDCARD_HOSTS = frozenset({"0.0.0.0", "::", "[::]", ""})

@@ -10,13 +10,13 @@ only its owner can read, the way Jupyter keeps its cookie secret.
 from __future__ import annotations
 
 import os
-import secrets as _random
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from backend.settings import Provider
+if TYPE_CHECKING:  # the settings' model (pydantic) stays out of the idle tray
+    from backend.settings import Provider
 
 SERVICE = "chatkit-desk"
 JWT_SECRET_ACCOUNT = "jwt-secret"
@@ -31,6 +31,14 @@ JWT_SECRET_FILE = "jwt-secret"
 """In the data dir, mode 0600: the signing secret where no keyring can keep it."""
 
 KeySource = Literal["environment", "keyring", "file", "none"]
+
+
+def random_token(length: int) -> str:
+    """A URL-safe text of ``length`` random bytes. The standard library's ``secrets`` is imported
+    here, not by the module: it loads OpenSSL's hashes (~4 MB) into the idle tray."""
+    import secrets
+
+    return secrets.token_urlsafe(length)
 
 
 def _keyring() -> ModuleType:
@@ -141,7 +149,7 @@ def delete_provider_key(provider: Provider, *, data_dir: Path) -> bool:
 
 def note_keys_changed(data_dir: Path) -> None:
     data_dir.mkdir(parents=True, exist_ok=True)
-    (data_dir / KEYS_CHANGED_FILE).write_text(_random.token_hex(8))
+    (data_dir / KEYS_CHANGED_FILE).write_text(random_token(8))
 
 
 class KeyCache:
@@ -201,7 +209,7 @@ def jwt_secret(configured: str | None, data_dir: Path) -> KeyLookup:
     stored = _read(JWT_SECRET_ACCOUNT)
     if stored.found:
         return stored
-    generated = _random.token_urlsafe(48)
+    generated = random_token(48)
     if stored.problem is None and _keyring_keeps(JWT_SECRET_ACCOUNT, generated):
         return KeyLookup(generated, "keyring")
     try:
@@ -247,7 +255,7 @@ def _create_secret_file(path: Path, secret: str) -> str:
     """Write ``secret`` to ``path`` (owner-only) unless another process just did; return the
     secret that is in the file now, so processes starting together agree on one."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{_random.token_hex(8)}.tmp")
+    temporary = path.with_name(f".{path.name}.{random_token(8)}.tmp")
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "w", encoding="ascii") as out:
         out.write(secret)

@@ -20,7 +20,13 @@ from backend import logs, secrets
 from backend.hosts import base_url, is_loopback
 from backend.settings import LiveSettings
 from backend.store.database import open_database
-from backend.supervision import WATCH_PARENT_ENV, bind, stop_when_parent_exits
+from backend.supervision import (
+    WATCH_PARENT_ENV,
+    bind,
+    remove_runtime_file,
+    stop_when_parent_exits,
+    write_runtime_file,
+)
 from backend.tokens import DEFAULT_SUBJECT, TokenAuthority
 from backend.web.deferred_app import DeferredApp
 
@@ -77,8 +83,12 @@ def run(live_settings: LiveSettings) -> None:
     logs.known_secrets([tokens.secret, *(keys.lookup(p).value for p in secrets.PROVIDERS)])
     database = open_database(settings.database_file)
     sock = bind(settings.host, settings.port)
+    write_runtime_file(settings.data_dir, base_url(settings))  # where the tray finds us
     app = DeferredApp(
-        lambda: load_chat_app(live_settings, tokens, keys, database), live_settings.current, keys
+        lambda: load_chat_app(live_settings, tokens, keys, database),
+        live_settings.current,
+        keys,
+        on_stop=lambda: remove_runtime_file(settings.data_dir),  # before uvicorn exits
     )
     key = keys.lookup(settings.provider)
     log.info(

@@ -13,7 +13,6 @@ import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import platformdirs
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
@@ -23,11 +22,9 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
-log = logging.getLogger(__name__)
+from backend.data_dir import ENV_PREFIX, SETTINGS_FILE_NAME, default_data_dir, resolve_data_dir
 
-APP_NAME = "chatkit-desk"
-ENV_PREFIX = "CHATKIT_DESK_"
-SETTINGS_FILE_NAME = "settings.json"
+log = logging.getLogger(__name__)
 
 DEFAULT_OPENAI_MODEL = "gpt-5-mini"
 DEFAULT_GEMINI_MODEL = "gemini-3-flash"
@@ -40,16 +37,6 @@ Provider = Literal["openai", "gemini"]
 
 class SettingsError(Exception):
     """A setting has a value the app cannot run with; the message names it and says what to do."""
-
-
-def default_data_dir() -> Path:
-    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
-
-
-def resolve_data_dir(data_dir: str | Path | None = None) -> Path:
-    """The command line wins, then ``CHATKIT_DESK_DATA_DIR``, then the platform default."""
-    chosen = data_dir or os.environ.get(f"{ENV_PREFIX}DATA_DIR") or default_data_dir()
-    return Path(chosen).expanduser()
 
 
 class Settings(BaseSettings):

@@ -1,9 +1,13 @@
 """The contract between the tray and the server it supervises (no server imports here).
 
 The tray starts ``chatkit-desk serve`` as a child process and knows it only through what this
-module defines: the exit codes ``serve`` ends with, what ``GET /health`` answers (and when the
-server is ready to chat), how a port is bound and probed, and how the child is asked to stop.
-Both sides import it, so neither matches the other's text.
+module defines: the exit codes ``serve`` ends with, where it listens (a runtime file), what
+``GET /health`` answers (and when the server is ready to chat), how a port is bound and probed,
+and how the child is asked to stop. Both sides import it, so neither matches the other's text.
+
+Once listening, the server writes its URL and pid to ``server.json`` in the data dir (as Jupyter
+does with its runtime files), so the tray finds it without loading the settings, whose model
+(pydantic) would be most of an idle tray's memory beyond Qt's.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import socket
 import sys
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 APP_MARKER = "chatkit-desk"
@@ -29,6 +34,7 @@ WATCH_PARENT_ENV = "CHATKIT_DESK_WATCH_PARENT"
 tray was killed and could not stop it, and takes the end of its standard input as a request to
 stop gracefully (the tray's way to stop it on Windows, which has no SIGTERM)."""
 
+RUNTIME_FILE_NAME = "server.json"
 PR_SET_PDEATHSIG = 1
 _EADDRINUSE = (98, 48, 10048)  # Linux, macOS, Windows
 
@@ -45,12 +51,18 @@ class ExitCode(enum.IntEnum):
 
 
 class PortInUse(Exception):
-    """The port is taken; the message says how to pick another."""
+    """The port is taken; the message says how to pick another (where the user would)."""
 
     def __init__(self, host: str, port: int) -> None:
+        supervised = os.environ.get(WATCH_PARENT_ENV) == "1"  # by the tray, with its Settings
+        choose = (
+            "pick another port in Settings"
+            if supervised
+            else "pick another port: --port N or CHATKIT_DESK_PORT=N"
+        )
         super().__init__(
             f"port {port} on {host} is already in use (another ChatKit Desk?) — stop that "
-            f"program, or pick another port: --port N or CHATKIT_DESK_PORT=N"
+            f"program, or {choose}"
         )
         self.host = host
         self.port = port
@@ -85,6 +97,32 @@ def port_is_free(host: str, port: int) -> bool:
     except (PortInUse, OSError):
         return False
     return True
+
+
+def write_runtime_file(data_dir: Path, url: str) -> None:
+    """Say where this server listens (atomically: the tray may be reading)."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    temporary = data_dir / f".{RUNTIME_FILE_NAME}.{os.getpid()}"
+    temporary.write_text(json.dumps({"url": url, "pid": os.getpid()}), encoding="utf-8")
+    os.replace(temporary, data_dir / RUNTIME_FILE_NAME)
+
+
+def remove_runtime_file(data_dir: Path) -> None:
+    """The server is stopping: remove its runtime file, unless another server has replaced it."""
+    if server_url(data_dir, os.getpid()) is not None:
+        (data_dir / RUNTIME_FILE_NAME).unlink(missing_ok=True)
+
+
+def server_url(data_dir: Path, pid: int) -> str | None:
+    """The URL of the server with this pid, once it listens; ``None`` until then."""
+    try:
+        content = json.loads((data_dir / RUNTIME_FILE_NAME).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(content, dict) or content.get("pid") != pid:
+        return None
+    url = content.get("url")
+    return url if isinstance(url, str) else None
 
 
 def health_answer(ready: bool, **details: Any) -> dict[str, Any]:

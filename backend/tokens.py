@@ -9,7 +9,6 @@ a token is first made or checked, so an idle tray does not carry it.
 from __future__ import annotations
 
 import re
-import secrets as _random
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,7 +87,7 @@ class TokenAuthority:
             "exp": now + ttl_seconds,
         }
         if purpose is not None:
-            claims.update(purpose=purpose, jti=_random.token_urlsafe(16))
+            claims.update(purpose=purpose, jti=secrets.random_token(16))
         import jwt
 
         return jwt.encode(claims, self.secret, algorithm=ALGORITHM)

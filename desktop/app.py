@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sys
@@ -14,7 +15,7 @@ from PySide6.QtCore import QObject, QUrl, Slot
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QApplication, QSystemTrayIcon
 
-from backend.settings import SettingsError, load_settings, resolve_data_dir
+from backend.data_dir import ENV_PREFIX, SETTINGS_FILE_NAME, resolve_data_dir
 from desktop import autostart, tray_log
 from desktop.commands import DeskCommands
 from desktop.icons import app_icon
@@ -92,11 +93,7 @@ class DeskApp(QObject):
             self.tray.show()
         else:
             self.window.show_and_raise()
-        try:
-            starts_server = load_settings(self.data_dir).tray_starts_server
-        except SettingsError:
-            starts_server = True  # the supervisor then reports what is wrong
-        if starts_server:
+        if starts_server(self.data_dir):
             self.supervisor.start()
 
     @Slot()
@@ -123,6 +120,29 @@ class DeskApp(QObject):
         if self.tray is not None:
             widgets.append(self.tray.menu)
         _delete([*widgets, self])
+
+
+def starts_server(data_dir: Path) -> bool:
+    """The ``tray_starts_server`` setting, read without the settings' model when it is a plain
+    true or false (as the settings window writes it): the model would cost an idle tray most of
+    its memory beyond Qt's."""
+    value = os.environ.get(f"{ENV_PREFIX}TRAY_STARTS_SERVER")
+    if value is None:
+        try:
+            content = json.loads((data_dir / SETTINGS_FILE_NAME).read_text(encoding="utf-8"))
+            value = content.get("tray_starts_server", True) if isinstance(content, dict) else None
+        except FileNotFoundError:
+            return True
+        except (OSError, ValueError):
+            value = None
+    if isinstance(value, bool):
+        return value
+    from backend.settings import SettingsError, load_settings  # anything else: as the server would
+
+    try:
+        return load_settings(data_dir).tray_starts_server
+    except SettingsError:
+        return True  # the server then says what is wrong
 
 
 def _delete(objects: list[QObject]) -> None:

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QUrl
 from PySide6.QtGui import QDesktopServices, QGuiApplication
 
 from backend.hosts import base_url, sign_in_url
 from backend.secrets import KeyringUnavailable
-from backend.settings import Settings, SettingsError, load_settings
 from backend.tokens import (
     DEFAULT_SUBJECT,
     DEFAULT_TTL,
@@ -21,6 +21,9 @@ from backend.tokens import (
 )
 from desktop import keyring_thread
 
+if TYPE_CHECKING:  # the settings' model is loaded by a command, not by the idle tray
+    from backend.settings import Settings
+
 
 class CommandFailed(Exception):
     """The command could not be done; the message says why, for a notification."""
@@ -28,7 +31,7 @@ class CommandFailed(Exception):
 
 Report = Callable[[str | CommandFailed], None]
 """Where a command that signs a token says how it went: its confirmation, or why it failed."""
-SignedCommand = Callable[[Settings, TokenAuthority], str]
+SignedCommand = Callable[["Settings", TokenAuthority], str]
 
 
 class DeskCommands:
@@ -46,6 +49,8 @@ class DeskCommands:
         self._waiting: list[tuple[SignedCommand, Report]] = []
 
     def settings(self) -> Settings:
+        from backend.settings import SettingsError, load_settings
+
         try:
             return load_settings(self.data_dir)
         except SettingsError as exc:
@@ -119,6 +124,8 @@ class DeskCommands:
 
 def _authority_for(data_dir: Path) -> TokenAuthority | CommandFailed:
     """On the keyring thread: the secret may be in the keyring, or made and stored there now."""
+    from backend.settings import SettingsError, load_settings
+
     try:
         settings = load_settings(data_dir)
         return TokenAuthority.from_configured(settings.jwt_secret, settings.data_dir)

@@ -11,11 +11,10 @@ The wire format is one line each way, ``show 1`` and ``ok 1``: a word and the pr
 from __future__ import annotations
 
 import getpass
-import hashlib
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QLockFile, QObject, Signal, Slot
+from PySide6.QtCore import QCryptographicHash, QLockFile, QObject, Signal, Slot
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
 
 from desktop.tray_log import instance as log
@@ -41,8 +40,10 @@ def parse(line: bytes) -> tuple[str, int] | None:
 
 
 def server_name(data_dir: Path) -> str:
-    digest = hashlib.sha256(f"{getpass.getuser()}\0{data_dir.resolve()}".encode()).hexdigest()
-    return f"chatkit-desk-{digest[:16]}"
+    # Qt's SHA-256, the same digest as hashlib's, without loading OpenSSL (~4 MB) into the tray.
+    identity = f"{getpass.getuser()}\0{data_dir.resolve()}".encode()
+    digest = bytes(QCryptographicHash.hash(identity, QCryptographicHash.Algorithm.Sha256).toHex())
+    return f"chatkit-desk-{digest[:16].decode()}"
 
 
 class SingleInstance(QObject):

@@ -15,10 +15,8 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QTimer, QUrl, Signal, Slot
 from PySide6.QtNetwork import QNetworkAccessManager, QNetworkProxy, QNetworkReply, QNetworkRequest
 
-from backend.hosts import base_url
 from backend.secrets import PROVIDER_LABELS
-from backend.settings import Settings, SettingsError, load_settings
-from backend.supervision import HEALTH_PATH, WATCH_PARENT_ENV, ExitCode, port_is_free, read_health
+from backend.supervision import HEALTH_PATH, WATCH_PARENT_ENV, ExitCode, read_health, server_url
 from desktop.server_output import ServerOutputLog
 from desktop.server_state import ServerState, ServerStatus
 from desktop.tray_log import server as log
@@ -37,13 +35,6 @@ def server_command(data_dir: Path) -> list[str]:
     if getattr(sys, "frozen", False):
         return [sys.executable, "serve", "--data-dir", str(data_dir)]
     return [sys.executable, "-m", "backend", "serve", "--data-dir", str(data_dir)]
-
-
-def busy_port_reason(port: int) -> str:
-    return (
-        f"port {port} is already in use by another program — pick another port in Settings, "
-        "or stop that program"
-    )
 
 
 class ServerSupervisor(QObject):
@@ -77,7 +68,8 @@ class ServerSupervisor(QObject):
         self._failed_checks_before_restart = failed_checks_before_restart
 
         self._process: QProcess | None = None
-        self._settings: Settings | None = None
+        self._server_url: str | None = None
+        """Where the running server listens, from its runtime file once it has written it."""
         self._status = ServerStatus(ServerState.STOPPED)
         self._health: dict[str, object] = {}
         self._wanted = False
@@ -187,15 +179,8 @@ class ServerSupervisor(QObject):
     def _launch(self) -> None:
         if self._process is not None:
             return
-        try:
-            settings = load_settings(self.data_dir)
-        except SettingsError as exc:
-            self._give_up(str(exc))
-            return
-        if not port_is_free(settings.host, settings.port):
-            self._give_up(busy_port_reason(settings.port))
-            return
-        self._settings = settings
+        # The server reads the settings itself, and says what is wrong with them, or with its
+        # port, in the one line it prints before it exits (ExitCode.USAGE, PORT_IN_USE).
         command = server_command(self.data_dir)
         environment = QProcessEnvironment.systemEnvironment()
         environment.insert(WATCH_PARENT_ENV, "1")
@@ -282,9 +267,7 @@ class ServerSupervisor(QObject):
             self._launch()
         elif not self._wanted:
             self._set_status(ServerState.STOPPED)
-        elif not crashed and code == ExitCode.PORT_IN_USE and self._settings is not None:
-            self._give_up(busy_port_reason(self._settings.port))
-        elif not crashed and code == ExitCode.USAGE:
+        elif not crashed and code in (ExitCode.USAGE, ExitCode.PORT_IN_USE):
             self._give_up(self._usage_error())
         else:
             if ran_for >= STABLE_AFTER_SECONDS:
@@ -297,7 +280,8 @@ class ServerSupervisor(QObject):
             self._restart_timer.start(int(delay * 1000))
 
     def _usage_error(self) -> str:
-        """The one line ``serve`` printed about what it cannot run with, with the way out."""
+        """The one line ``serve`` printed about what it cannot run with (a setting, its port),
+        with the way out."""
         line = self.output.last_line("stderr").removeprefix("chatkit-desk: ")
         return line or "the server refused to start; see the log (Open logs)"
 
@@ -308,6 +292,7 @@ class ServerSupervisor(QObject):
         self._process.setParent(None)
         self._process.deleteLater()
         self._process = None
+        self._server_url = None
         self._health_timer.stop()
         self._startup_deadline.stop()
         self._kill_timer.stop()
@@ -326,9 +311,13 @@ class ServerSupervisor(QObject):
 
     @Slot()
     def _check_health(self) -> None:
-        if self._check_in_flight is not None or self._settings is None:
+        if self._check_in_flight is not None or self._child_pid is None:
             return
-        request = QNetworkRequest(QUrl(f"{base_url(self._settings)}{HEALTH_PATH}"))
+        if self._server_url is None:
+            self._server_url = server_url(self.data_dir, self._child_pid)
+            if self._server_url is None:
+                return  # not listening yet
+        request = QNetworkRequest(QUrl(f"{self._server_url}{HEALTH_PATH}"))
         request.setTransferTimeout(2000)
         reply = self._network.get(request)
         self._check_in_flight = reply
@@ -393,8 +382,8 @@ class ServerSupervisor(QObject):
         self._process.kill()
 
     def _url(self) -> str:
-        assert self._settings is not None
-        return base_url(self._settings)
+        assert self._server_url is not None
+        return self._server_url
 
     def _set_status(self, state: ServerState, detail: str = "", note: str = "") -> None:
         status = ServerStatus(state, detail, note)

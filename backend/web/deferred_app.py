@@ -33,9 +33,16 @@ log = logging.getLogger(__name__)
 
 class DeferredApp:
     def __init__(
-        self, load: Callable[[], Any], settings: Callable[[], Settings], keys: KeyCache
+        self,
+        load: Callable[[], Any],
+        settings: Callable[[], Settings],
+        keys: KeyCache,
+        on_stop: Callable[[], None] = lambda: None,
     ) -> None:
+        """``on_stop`` runs as the server stops (its lifespan's end, even when a signal stops it,
+        which a ``finally`` around uvicorn would not see)."""
         self._load = load
+        self._on_stop = on_stop
         self._settings = settings
         self._keys = keys
         self._app: ASGIApp | None = None
@@ -98,6 +105,7 @@ class DeferredApp:
         if not loaded.done():  # told to stop while loading: do not wait for the load
             loaded.cancel()
             self._ready.set()
+            self._on_stop()
             await send({"type": "lifespan.shutdown.complete"})
             return
         async with contextlib.AsyncExitStack() as stack:
@@ -111,4 +119,5 @@ class DeferredApp:
             finally:
                 self._ready.set()
             await shutdown  # lifespan.shutdown
+        self._on_stop()
         await send({"type": "lifespan.shutdown.complete"})

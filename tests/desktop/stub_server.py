@@ -3,17 +3,20 @@
 ``python stub_server.py DATA_DIR`` listens on the port in ``DATA_DIR/settings.json`` and answers
 ``GET /health`` as the real server does, with ``"ready": false`` until a file ``ready`` appears
 in ``DATA_DIR``: the real server is ready a few seconds after it starts, too soon and too
-unpredictably for a test of what the tray shows meanwhile.
+unpredictably for a test of what the tray shows meanwhile. Like the real one, it says where it
+listens in its runtime file and stops when its standard input ends.
 """
 
 from __future__ import annotations
 
 import http.server
 import json
+import os
 import sys
+import threading
 from pathlib import Path
 
-from backend.supervision import HEALTH_PATH, health_answer
+from backend.supervision import HEALTH_PATH, health_answer, write_runtime_file
 
 data_dir = Path(sys.argv[1])
 
@@ -35,4 +38,15 @@ class Health(http.server.BaseHTTPRequestHandler):
 
 
 port = json.loads((data_dir / "settings.json").read_text())["port"]
-http.server.ThreadingHTTPServer(("127.0.0.1", port), Health).serve_forever()
+server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Health)
+write_runtime_file(data_dir, f"http://127.0.0.1:{port}")
+
+
+def stop_at_the_end_of_stdin() -> None:
+    while os.read(0, 4096):
+        pass
+    server.shutdown()
+
+
+threading.Thread(target=stop_at_the_end_of_stdin, daemon=True).start()
+server.serve_forever()

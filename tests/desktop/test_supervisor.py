@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import socket
+import subprocess
 import sys
 from pathlib import Path
 
@@ -238,26 +239,19 @@ def test_shutdown_leaves_no_server_running(qtbot: QtBot, data_dir: Path) -> None
         assert probe.connect_ex(("127.0.0.1", port_of(data_dir))) != 0
 
 
-@pytest.mark.parametrize("who_notices", ["the tray", "the server"])
 def test_a_busy_port_is_an_error_that_says_what_to_do(
-    qtbot: QtBot,
-    supervisor: ServerSupervisor,
-    data_dir: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    who_notices: str,
+    qtbot: QtBot, supervisor: ServerSupervisor, data_dir: Path
 ) -> None:
     port = port_of(data_dir)
-    if who_notices == "the server":  # the port was taken between the tray's check and the bind
-        monkeypatch.setattr(supervisor_module, "port_is_free", lambda host, port: True)
     with socket.socket() as other_program:
         other_program.bind(("127.0.0.1", port))
         other_program.listen()
 
-        supervisor.start()
+        supervisor.start()  # the server finds the port taken, says so, and exits with 3
         wait_state(qtbot, supervisor, ServerState.ERROR)
 
         reason = supervisor.status.detail
-        assert f"port {port} is already in use" in reason
+        assert f"port {port} on 127.0.0.1 is already in use" in reason
         assert "pick another port in Settings" in reason
         assert not supervisor.is_active, "a busy port is not retried in a loop"
         assert supervisor.pid is None
@@ -268,9 +262,9 @@ def test_an_invalid_setting_is_an_error_naming_it(
 ) -> None:
     (data_dir / "settings.json").write_text(json.dumps({"port": "eighty"}))
 
-    supervisor.start()
+    supervisor.start()  # the server reads the settings and says what is wrong
 
-    assert supervisor.status.state is ServerState.ERROR
+    wait_state(qtbot, supervisor, ServerState.ERROR)
     assert "invalid setting port" in supervisor.status.detail
     assert not supervisor.is_active
 
@@ -315,3 +309,48 @@ def test_the_command_is_the_bundle_itself_when_frozen(
         "--data-dir",
         str(tmp_path),
     ]
+
+
+IDLE_TRAY = """
+import sys
+from pathlib import Path
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+
+from desktop.app import DeskApp
+from desktop.server_state import ServerState
+
+app = QApplication([])
+desk = DeskApp(Path(sys.argv[1]), tray_available=True)
+desk.start()
+
+
+def running() -> None:
+    if desk.supervisor.status.state is ServerState.RUNNING:
+        heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("pydantic", "_hashlib"))
+        print(desk.supervisor.status.detail, heavy)
+        desk.shutdown()
+        app.quit()
+
+
+timer = QTimer()
+timer.timeout.connect(running)
+timer.start(50)
+QTimer.singleShot(90_000, app.quit)
+app.exec()
+"""
+
+
+def test_a_running_tray_does_without_the_settings_model(data_dir: Path) -> None:
+    """The server's URL comes from its runtime file: pydantic (and OpenSSL's hashes) would be
+    most of an idle tray's memory beyond Qt's."""
+    answer = subprocess.run(
+        [sys.executable, "-c", IDLE_TRAY, str(data_dir)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert answer.stdout.split(" ", 1) == [f"http://127.0.0.1:{port_of(data_dir)}", "[]\n"]
+    assert not (data_dir / "server.json").exists(), "the server removes it when it stops"
