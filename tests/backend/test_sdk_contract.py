@@ -67,7 +67,7 @@ from backend.chat.openai_client import (
 from backend.chat.reply import AssistantReply
 from backend.chat.server import RUN_CONFIG
 from backend.chat.turns import TurnRecord
-from backend.chat.warm_up import LAZY_OPENAI_RESOURCES
+from backend.chat.warm_up import CHAT_COMPLETIONS, RESPONSES
 from backend.context import RequestContext
 from backend.secrets import KeyCache
 from backend.settings import LiveSettings
@@ -369,7 +369,7 @@ async def test_the_deferred_app_runs_the_loaded_apps_lifespan(
 def test_the_warm_up_finds_openais_lazy_resources() -> None:
     import importlib
 
-    for module, name in LAZY_OPENAI_RESOURCES:
+    for module, name in (*RESPONSES.resources, *CHAT_COMPLETIONS.resources):
         assert hasattr(importlib.import_module(module), name), (
             f"{UPGRADE} where openai keeps {name}: chat/warm_up.py imports it at start-up"
         )

@@ -1,8 +1,4 @@
-"""Loading the chat stack at start-up leaves nothing for the first turn to import or build.
-
-Each case runs in a fresh interpreter: in this test process other tests have long since loaded
-and built everything, which would hide a warm-up that does nothing.
-"""
+"""The start-up warm-up leaves nothing for the first turn to import or build, and no more."""
 
 from __future__ import annotations
 
@@ -16,48 +12,86 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[3]
 
-LAZY_MODULES = (
-    "jwt",
-    "openai.resources.responses.responses",
-    "openai.resources.chat.completions.completions",
-)
+LAZY_MODULES = {
+    "openai": ["jwt", "openai.resources.responses.responses"],
+    "gemini": ["jwt", "openai.resources.chat.completions.completions"],
+}
 
-PROBE = """
-import json, sys
-from backend.chat.warm_up import TYPES_OF_A_TURN, models_in
+TURN_AFTER_WARM_UP = """
+import asyncio, json, os, sys
+
+import httpx2
+import pydantic
+
+from tests.support.fake_upstream import FakeUpstream
+
+def built_models():
+    found, pending = set(), [pydantic.BaseModel]
+    while pending:
+        for model in pending.pop().__subclasses__():
+            pending.append(model)
+            if model.__dict__.get("__pydantic_complete__"):
+                found.add(f"{model.__module__}.{model.__qualname__}")
+    return found
+
+upstream = FakeUpstream().start()
+os.environ["CHATKIT_DESK_OPENAI_BASE_URL"] = os.environ["CHATKIT_DESK_GEMINI_BASE_URL"] = (
+    upstream.base_url
+)
 from backend.secrets import KeyCache
 from backend.serve import load_chat_app
 from backend.settings import LiveSettings
 from backend.store.database import open_database
 from backend.tokens import TokenAuthority
 
-def state():
-    return {
-        "deferred": [m.__name__ for m in models_in(TYPES_OF_A_TURN) if not m.__pydantic_complete__],
-        "loaded": [name for name in json.loads(sys.argv[2]) if name in sys.modules],
-    }
-
-live_settings = LiveSettings(sys.argv[1])
+live_settings, tokens = LiveSettings(sys.argv[1]), TokenAuthority("s" * 64)
 settings = live_settings.current()
-before = state()
-load_chat_app(
-    live_settings,
-    TokenAuthority("s" * 64),
-    KeyCache(settings.data_dir),
-    open_database(settings.database_file),
+app = load_chat_app(  # builds, warms up and tunes, as serve does
+    live_settings, tokens, KeyCache(settings.data_dir), open_database(settings.database_file)
 )
-print(json.dumps({"before": before, "after": state()}))
+models, modules = built_models(), set(sys.modules)
+
+async def turn():
+    transport = httpx2.ASGITransport(app=app)
+    async with httpx2.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
+        answer = await client.post(
+            "/chatkit",
+            headers={"Authorization": f"Bearer {tokens.issue('local', 60)}"},
+            json={"type": "threads.create", "params": {"input": {
+                "content": [{"type": "input_text", "text": "hello"}],
+                "attachments": [], "inference_options": {},
+            }}},
+        )
+        return answer.text
+
+reply = asyncio.run(turn())
+upstream.stop()
+print(json.dumps({
+    "answered": "You said: hello" in reply,
+    "built_by_the_turn": sorted(built_models() - models),
+    "imported_by_the_turn": sorted(set(json.loads(sys.argv[2])) - modules),
+    "modules": sorted(modules),
+}))
 """
 
 
-def run_probe(tmp_path: Path, **env: str) -> dict:
+def turn_after_warm_up(tmp_path: Path, provider: str, **env: str) -> dict:
     answer = subprocess.run(
-        [sys.executable, "-c", PROBE, str(tmp_path), json.dumps(LAZY_MODULES)],
+        [
+            sys.executable,
+            "-c",
+            TURN_AFTER_WARM_UP,
+            str(tmp_path),
+            json.dumps(LAZY_MODULES[provider]),
+        ],
         cwd=ROOT,
         env={
             **{k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")},
+            "PYTHONPATH": str(ROOT),
             "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring",
-            "CHATKIT_DESK_PROVIDER": "openai",
+            "CHATKIT_DESK_PROVIDER": provider,
+            "CHATKIT_DESK_OPENAI_MODEL": "fake-gpt",
+            "CHATKIT_DESK_GEMINI_MODEL": "fake-gemini",
             **env,
         },
         capture_output=True,
@@ -68,30 +102,45 @@ def run_probe(tmp_path: Path, **env: str) -> dict:
     return json.loads(answer.stdout.splitlines()[-1])
 
 
-@pytest.mark.parametrize("key", [{"OPENAI_API_KEY": "sk-warm-up-test"}, {}], ids=["key", "no key"])
-def test_warm_up_builds_and_imports_what_the_first_turn_would(
-    tmp_path: Path, key: dict[str, str]
+@pytest.mark.parametrize(
+    ("provider", "key"), [("openai", "OPENAI_API_KEY"), ("gemini", "GEMINI_API_KEY")]
+)
+def test_a_turn_after_the_warm_up_builds_and_imports_nothing(
+    tmp_path: Path, provider: str, key: str
 ) -> None:
-    result = run_probe(tmp_path, **key)  # and without a key it must not fail either
+    """Each case runs in a fresh interpreter: here, other tests have long since built it all.
+    A type listed here must be added to ``backend.chat.warm_up``'s lists."""
+    result = turn_after_warm_up(tmp_path, provider, **{key: "warm-up-test-key"})
 
-    # Without it, hundreds of validators and the lazy modules are left to the first turn.
-    assert len(result["before"]["deferred"]) > 100
-    assert result["before"]["loaded"] == []
-    assert result["after"]["deferred"] == []
-    assert result["after"]["loaded"] == list(LAZY_MODULES)
+    assert result["answered"]
+    assert result["built_by_the_turn"] == []
+    assert result["imported_by_the_turn"] == []
+    other = LAZY_MODULES["gemini" if provider == "openai" else "openai"][-1]
+    assert other not in result["modules"], "only the configured provider's path is warmed up"
+
+
+def test_the_warm_up_builds_without_a_key(tmp_path: Path) -> None:
+    """With no key the turn fails (saying so), but the warm-up still does its part."""
+    result = turn_after_warm_up(tmp_path, "openai")
+
+    assert not result["answered"]
+    assert set(LAZY_MODULES["openai"]) <= set(result["modules"])
 
 
 def test_a_failing_warm_up_is_logged_and_the_server_starts_anyway(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
+    from backend.chat.providers import ProviderRegistry
     from backend.chat.warm_up import warm_up
+    from backend.secrets import KeyCache
     from backend.settings import load_settings
 
-    class BrokenProviders:
-        def build_agent(self, settings: object) -> None:
+    class BrokenProviders(ProviderRegistry):
+        def build_agent(self, settings: object) -> None:  # type: ignore[override]
             raise RuntimeError("the keyring fell over")
 
-    warm_up(BrokenProviders(), load_settings(tmp_path))  # type: ignore[arg-type]
+    providers = BrokenProviders(KeyCache(tmp_path))
+    warm_up(providers, load_settings(tmp_path))
 
     assert "warming up for the first turn failed" in caplog.text
     assert "the keyring fell over" in caplog.text
