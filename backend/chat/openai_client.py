@@ -20,17 +20,28 @@ Completions) or a ``response.completed`` (Responses) has cut the answer short, y
 non-OpenAI URLs the Agents SDK accepts such a stream as complete. The client notes each
 ending it sees in the turn's ``StreamEnding`` (a context variable set by the turn, inherited
 by the run's task), so the turn can mark a truncated answer as incomplete.
+
+**Each event relayed before the next read.** The Agents SDK's run loop (its own task) puts each
+event in a queue for the turn's task and goes straight back for the next one: through openai's
+stream and httpx down to a socket read that finds nothing. Only then does the loop run the turn's
+task, which relays the event. While it is the only stream, the decoder yields to the event loop
+after each chunk's events, so the turn's task relays them before the next read. Not with more
+streams: under load, reads that follow each other batch the work, and a turn of the loop per
+chunk nearly doubled the CPU per delta at 50 streams (``docs/performance.md``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import typing
+from collections.abc import AsyncIterator
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
 import pydantic
 from openai import AsyncOpenAI
+from openai._streaming import ServerSentEvent, SSEDecoder
 from openai.types.chat import ChatCompletionChunk
 from openai.types.responses import ResponseStreamEvent
 
@@ -94,7 +105,33 @@ def fast_parse(data: object, cast_to: object) -> Any | None:
         return None
 
 
+class _RelayFirstDecoder(SSEDecoder):
+    def aiter_bytes(self, iterator: AsyncIterator[bytes]) -> AsyncIterator[ServerSentEvent]:
+        return super().aiter_bytes(_relay_first(iterator))
+
+
+_streams = 0
+"""Provider streams open in this process (the event loop's thread is the only one streaming)."""
+
+
+async def _relay_first(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    """The chunks; while this is the only stream, the events of each are relayed before the
+    next one is read."""
+    global _streams
+    _streams += 1
+    try:
+        async for chunk in chunks:
+            yield chunk
+            if _streams == 1:
+                await asyncio.sleep(0)
+    finally:
+        _streams -= 1
+
+
 class DeskOpenAI(AsyncOpenAI):
+    def _make_sse_decoder(self) -> SSEDecoder:
+        return _RelayFirstDecoder()
+
     def _process_response_data(self, *, data: object, cast_to: Any, response: Any) -> Any:
         ending = current_stream_ending.get()
         if ending is not None and isinstance(data, dict):

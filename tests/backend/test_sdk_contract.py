@@ -21,6 +21,7 @@ The hooks, by test number:
 10. ``app.router.lifespan_context`` (Starlette): ``web/deferred_app.py``
 11. openai's lazily imported resource modules: ``chat/warm_up.py``
 12. ``ThreadItemConverter.assistant_message_to_input``: ``chat/history.py``
+13. ``AsyncOpenAI._make_sse_decoder`` (openai, private): ``chat/openai_client.py``
 
 The keyring backends' module names (``secrets.backend_warning``) are checked in
 ``test_secrets.py``.
@@ -387,4 +388,25 @@ async def test_the_converter_still_asks_us_for_assistant_messages() -> None:
     assert converted == [{"role": "assistant", "content": "Earlier answer"}], (
         f"{UPGRADE} ThreadItemConverter.to_agent_input still calls assistant_message_to_input, "
         "which chat/history.py overrides so the Chat Completions path accepts the history"
+    )
+
+
+# 13
+async def test_openai_streams_decode_through_the_clients_sse_decoder(
+    upstream: FakeUpstream,
+) -> None:
+    class CountingDecoders(DeskOpenAI):
+        decoders = 0
+
+        def _make_sse_decoder(self) -> Any:
+            CountingDecoders.decoders += 1
+            return super()._make_sse_decoder()
+
+    client = client_for(upstream, CountingDecoders)
+    stream = await client.responses.create(model="fake-gpt", input="hello", stream=True)
+    events = [event async for event in stream]
+    await client.close()
+    assert events and CountingDecoders.decoders == 1, (
+        f"{UPGRADE} that AsyncStream decodes server-sent events with client._make_sse_decoder()"
+        ".aiter_bytes: DeskOpenAI's decoder relays each event before the next read (speed only)"
     )

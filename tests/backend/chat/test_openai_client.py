@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+
 import httpx2
 import pytest
 from openai.types.chat import ChatCompletionChunk
@@ -88,3 +91,37 @@ def test_data_off_the_schema_goes_down_the_library_path() -> None:
     assert fast_parse({"type": "response.from_the_future"}, ResponseStreamEvent) is None
     assert fast_parse(RESPONSE_EVENTS[0], dict) is None
     assert type(library_parse(odd, ResponseStreamEvent)).__name__ == "ResponseTextDeltaEvent"
+
+
+async def decode_two_chunks(streams_open_beside: int) -> list[str]:
+    """What happens in which order: chunks read, and (scheduled on the event loop) relayed."""
+    order: list[str] = []
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for number in range(2):
+            order.append(f"read {number}")
+            yield f"data: {number}\n\n".encode()
+
+    client = DeskOpenAI(api_key="x", base_url="http://127.0.0.1:9/v1")
+    others = [client._make_sse_decoder().aiter_bytes(chunks()) for _ in range(streams_open_beside)]
+    for other in others:
+        await anext(aiter(other))  # opens that stream
+    async for event in client._make_sse_decoder().aiter_bytes(chunks()):
+        asyncio.get_running_loop().call_soon(order.append, f"relayed {event.data}")
+    await asyncio.sleep(0)
+    mine = order[streams_open_beside:]
+    for other in others:  # to its end, which closes it
+        async for _ in other:
+            pass
+    return mine
+
+
+async def test_a_lone_stream_relays_each_chunk_before_reading_the_next() -> None:
+    """Whoever awaits an event (the turn's task, behind the Agents SDK's queue) runs before the
+    stream reads on: otherwise it waits for that read on every delta."""
+    assert await decode_two_chunks(0) == ["read 0", "relayed 0", "read 1", "relayed 1"]
+
+
+async def test_beside_other_streams_reads_follow_each_other() -> None:
+    """Under load, a turn of the event loop per chunk costs more than it saves."""
+    assert await decode_two_chunks(1) == ["read 0", "read 1", "relayed 0", "relayed 1"]
