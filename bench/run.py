@@ -14,7 +14,11 @@ runs interleaved rounds of every scenario against every target and prints median
   the first message after start; idle RSS and CPU of tray + server after one conversation,
   beside the RSS of their libraries alone (``bench/idle_floor.py``).
 
-``python3 scripts/bench.py [--rounds N]``. Figures only: nothing here fails on a timing.
+After the table, one verdict line per target of issue 12, against the floor or baseline measured
+in the same run (``verdicts``). ``python3 scripts/bench.py [--rounds N] [--also DIR]``: ``--also``
+runs ChatKit Desk from another source tree too (e.g. ``git worktree add /tmp/before main``), so a
+change is measured before and after in one run. Figures only: nothing here fails on a timing,
+and a missed target does not change the exit code.
 """
 
 from __future__ import annotations
@@ -43,6 +47,12 @@ ROOT = Path(__file__).resolve().parent.parent
 SECRET = "bench-signing-secret-" + "0123456789abcdef" * 4
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 DESK_OPENAI = "ChatKit Desk (openai)"
+DESK_GEMINI = "ChatKit Desk (gemini)"
+
+
+def tree_label(tree: Path) -> str:
+    """Appended to the names of ChatKit Desk's rows run from another source tree (``--also``)."""
+    return "" if tree == ROOT else f" @{tree.name}"
 
 
 def free_port() -> int:
@@ -135,11 +145,13 @@ class Processes:
         self.children: list[subprocess.Popen[bytes]] = []
         self.tmp = Path(tempfile.mkdtemp(prefix="chatkit-desk-bench-"))
 
-    def start(self, args: list[str], env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    def start(
+        self, args: list[str], env: dict[str, str] | None = None, tree: Path = ROOT
+    ) -> subprocess.Popen[bytes]:
         child = subprocess.Popen(
             args,
-            cwd=ROOT,
-            env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
+            cwd=tree,
+            env={**os.environ, "PYTHONPATH": str(tree), **(env or {})},
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -174,7 +186,7 @@ def desk_env(data_dir: Path, upstream: str, provider: str, port: int) -> dict[st
     }
 
 
-def start_targets(procs: Processes) -> list[Target]:
+def start_targets(procs: Processes, trees: list[Path]) -> list[Target]:
     fake_port = free_port()
     procs.start([sys.executable, "-m", "tests.support.fake_upstream", str(fake_port)])
     wait_for_port(fake_port)
@@ -234,13 +246,13 @@ def start_targets(procs: Processes) -> list[Target]:
                 keeps_threads=True,
             )
         )
-    for provider in ("openai", "gemini"):
+    for tree, provider in ((tree, provider) for tree in trees for provider in ("openai", "gemini")):
         port = free_port()
-        env = desk_env(procs.tmp / provider, upstream, provider, port)
-        child = procs.start([sys.executable, "-m", "backend", "serve"], env)
+        env = desk_env(procs.tmp / f"{provider}{tree_label(tree)}", upstream, provider, port)
+        child = procs.start([sys.executable, "-m", "backend", "serve"], env, tree)
         targets.append(
             Target(
-                f"ChatKit Desk ({provider})",
+                f"ChatKit Desk ({provider}){tree_label(tree)}",
                 port,
                 "/chatkit",
                 chatkit_body,
@@ -404,16 +416,30 @@ FLOORS = ("tray", "server")
 """The libraries alone, idle: a bare Qt tray icon, and the server's imports serving nothing."""
 
 
+@dataclass
+class Idle:
+    rss_mb: float
+    floor_mb: float
+    cpu_share: float
+    detail: str
+
+
 def idle_tray(
-    procs: Processes, upstream: str, headers: dict[str, str], settle: float = 5, window: float = 10
-) -> tuple[float, float, str] | None:
+    procs: Processes,
+    upstream: str,
+    headers: dict[str, str],
+    tree: Path = ROOT,
+    settle: float = 5,
+    window: float = 10,
+) -> Idle | None:
     """Memory and CPU of tray + server idling after one conversation: the state they spend the
     day in (a server that has never answered has not yet loaded all that a turn needs)."""
     port = free_port()
-    env = desk_env(procs.tmp / "tray", upstream, "openai", port)
+    env = desk_env(procs.tmp / f"tray{tree_label(tree)}", upstream, "openai", port)
     display, how = tray_display(procs)
     env.update(display)
-    tray = procs.start([sys.executable, "-m", "backend", "tray"], env)
+    entry = "chatkit_desk" if (tree / "chatkit_desk").is_dir() else "backend"  # older trees
+    tray = procs.start([sys.executable, "-m", entry, "tray"], env, tree)
     floors = [procs.start([sys.executable, "bench/idle_floor.py", part], env) for part in FLOORS]
     try:
         wait_healthy(port, timeout=60)
@@ -437,8 +463,9 @@ def idle_tray(
     tray.wait(20)
     parts = " + ".join(f"{mb:.0f}" for mb in rss)
     floor_parts = " + ".join(f"{mb:.0f}" for mb in floor_rss)
-    return (
+    return Idle(
         sum(rss),
+        sum(floor_rss),
         cpu_share,
         f"{parts} MB (tray + server, after one conversation), {how}; the libraries alone "
         f"(bench/idle_floor.py: {' + '.join(FLOORS)}): {sum(floor_rss):.0f} MB = {floor_parts}",
@@ -453,10 +480,20 @@ def children_of(pid: int) -> list[int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--also",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="also run ChatKit Desk from this source tree (e.g. a git worktree of main), for "
+        "figures before and after a change measured in the same run",
+    )
     args = parser.parse_args()
+    trees = [ROOT, *(tree.resolve() for tree in args.also)]
     procs = Processes()
     try:
-        targets = start_targets(procs)
+        targets = start_targets(procs, trees)
         fake_pid = procs.children[0].pid
         figures = {t.name: Figures() for t in targets}
         for target in targets:  # warm-up: first requests in a fresh process are slower
@@ -475,10 +512,10 @@ def main() -> None:
         upstream = f"http://127.0.0.1:{targets[0].port}/v1"  # "direct" is the fake provider
         desk = next(t for t in targets if t.name == DESK_OPENAI)
         cold = cold_start(procs, upstream, desk.headers)
-        tray = idle_tray(procs, upstream, desk.headers)
+        trays = {tree: idle_tray(procs, upstream, desk.headers, tree) for tree in trees}
     finally:
         procs.stop_all()
-    report(targets, figures, cold, tray)
+    report(targets, figures, cold, trays)
 
 
 def long_thread_cell(figures: Figures) -> str:
@@ -493,7 +530,7 @@ def report(
     targets: list[Target],
     figures: dict[str, Figures],
     cold: tuple[list[float], list[float]],
-    tray: tuple[float, float, str] | None,
+    trays: dict[Path, Idle | None],
 ) -> None:
     med = statistics.median
     print()
@@ -532,10 +569,71 @@ def report(
         f"median {med(first_message):.1f} ms (runs: {runs}; every later message: "
         f"{med(figures[DESK_OPENAI].ttfd_ms):.1f})"
     )
-    if tray:
-        print(f"idle tray + server: {tray[0]:.0f} MB RSS, {tray[1]:.2f}% CPU over 10 s ({tray[2]})")
-    else:
-        print("idle tray + server: the tray did not start a healthy server")
+    for tree, tray in trays.items():
+        if tray:
+            print(
+                f"idle tray + server{tree_label(tree)}: {tray.rss_mb:.0f} MB RSS, "
+                f"{tray.cpu_share:.2f}% CPU over 10 s ({tray.detail})"
+            )
+        else:
+            print(f"idle tray + server{tree_label(tree)}: the tray did not start a healthy server")
+    for tree, tray in trays.items():
+        print()
+        for line in verdicts(figures, tray, tree_label(tree)):
+            print(line)
+
+
+PATHS = {  # provider path: (its minimal relay, its baseline, ChatKit Desk on it)
+    "OpenAI": ("minimal relay (Responses)", "baseline (OpenAI path)", DESK_OPENAI),
+    "Gemini": ("minimal relay (Chat Completions)", "baseline (Gemini path)", DESK_GEMINI),
+}
+
+
+@dataclass(frozen=True)
+class Goal:
+    """Issue 12's targets: at most ``floor × times + plus``, the floor measured in the same run."""
+
+    what: str
+    unit: str
+    digits: int
+    plus: float = 0.0
+    times: float = 1.0
+
+    def verdict(self, path: str, figure: float, floor: float, floor_name: str) -> str:
+        met = figure <= floor * self.times + self.plus
+        if self.plus:
+            gap = f"{figure - floor:+.{self.digits}f} {self.unit}"
+            target = f"+{self.plus:g} {self.unit}"
+        else:
+            gap, target = f"{figure / floor:.2f}×", f"{self.times:g}×"
+        return (
+            f"verdict: {self.what} ({path}): {figure:.{self.digits}f} {self.unit} vs "
+            f"{floor_name} {floor:.{self.digits}f} {self.unit}: {gap} (target ≤ {target}): "
+            f"{'met' if met else 'NOT met'}"
+        )
+
+
+TTFD = Goal("time to first delta", "ms", 1, plus=4.5)
+RELAY = Goal("relay p50", "ms", 2, plus=0.3)
+CPU = Goal("server CPU per delta at 50 streams", "µs", 0, times=0.6)
+IDLE = Goal("idle tray + server after one conversation", "MB", 0, plus=60)
+
+
+def verdicts(figures: dict[str, Figures], tray: Idle | None, tree: str = "") -> list[str]:
+    med = statistics.median
+    lines = []
+    for path, (relay, baseline, desk) in PATHS.items():
+        r, b, d = figures[relay], figures[baseline], figures[desk + tree]
+        lines += [
+            TTFD.verdict(path, med(d.ttfd_ms), med(r.ttfd_ms), "the minimal relay's"),
+            RELAY.verdict(path, med(d.relay_p50_ms), med(r.relay_p50_ms), "the minimal relay's"),
+            CPU.verdict(path, med(d.cpu_us_per_delta), med(b.cpu_us_per_delta), "the baseline's"),
+        ]
+    if tray is None:
+        lines.append(f"verdict: {IDLE.what}: not measured (the tray started no server)")
+    else:  # measured with the tray on the OpenAI path
+        lines.append(IDLE.verdict("OpenAI", tray.rss_mb, tray.floor_mb, "the libraries alone"))
+    return [line.replace("verdict:", f"verdict{tree}:", 1) for line in lines]
 
 
 if __name__ == "__main__":

@@ -22,6 +22,8 @@ class StreamResult:
     started_ns: int
     first_delta_ns: int | None = None
     relay_ns: list[int] = field(default_factory=list)
+    arrivals: dict[str, int] = field(default_factory=dict)
+    """Each word (its send time) → when it arrived (``bench/relay_stages.py``)."""
     error: str | None = None
     thread_id: str | None = None
 
@@ -82,6 +84,7 @@ async def stream(
                     if result.first_delta_ns is None:
                         result.first_delta_ns = now
                     result.relay_ns.append(now - int(stamp.group(1)))
+                    result.arrivals[stamp.group(1).decode()] = now
                 elif _ERROR.search(event):
                     result.error = event.decode(errors="replace")[:200]
                 elif result.thread_id is None and (created := _THREAD_CREATED.search(event)):
