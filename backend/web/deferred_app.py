@@ -91,11 +91,11 @@ class DeferredApp:
 
         def load_in_thread() -> None:
             try:
-                app = self._load()
+                outcome = functools.partial(loaded.set_result, self._load())
             except BaseException as exc:  # reported on the loop, where it can be raised
-                loop.call_soon_threadsafe(settle, functools.partial(loaded.set_exception, exc))
-            else:
-                loop.call_soon_threadsafe(settle, functools.partial(loaded.set_result, app))
+                outcome = functools.partial(loaded.set_exception, exc)
+            with contextlib.suppress(RuntimeError):  # the loop is closed: the server stopped
+                loop.call_soon_threadsafe(settle, outcome)
 
         threading.Thread(target=load_in_thread, name="load-app", daemon=True).start()
         await send({"type": "lifespan.startup.complete"})

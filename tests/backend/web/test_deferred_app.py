@@ -109,3 +109,5 @@ async def test_a_stop_while_loading_does_not_wait_for_the_load(
         assert answer.json()["error"]["code"] == "stopping"
     finally:
         release.set()
+        for loader in [t for t in threading.enumerate() if t.name == "load-app"]:
+            loader.join(timeout=60)  # its late answer must find the stopped loop harmlessly
