@@ -12,6 +12,9 @@ from pathlib import Path
 
 from backend.store.migrations import SQLITE, latest, pending
 
+BUSY_TIMEOUT_SECONDS = 10.0
+"""How long a statement waits for another connection's write to end (every write is short)."""
+
 
 class DatabaseUnusable(Exception):
     """The database cannot be used as it is; the message says why and what to do."""
@@ -25,18 +28,31 @@ def open_database(path: Path) -> sqlite3.Connection:
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        # The busy timeout first: switching to WAL waits for other openers of a new file too.
+        db = sqlite3.connect(
+            path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False
+        )
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
         db.execute("PRAGMA foreign_keys=ON")
-        db.execute("PRAGMA busy_timeout=5000")
         migrate(db, path)
-    except sqlite3.DatabaseError as exc:
+    except sqlite3.OperationalError as exc:
+        if "locked" not in str(exc):
+            raise DatabaseUnusable(_unusable(path, exc)) from None
         raise DatabaseUnusable(
-            f"the database {path} cannot be used ({exc}); restore it from a backup, or move it "
-            "away to start with an empty one"
+            f"the database {path} stayed locked by another program for "
+            f"{BUSY_TIMEOUT_SECONDS:g} s; close it (another ChatKit Desk?) and try again"
         ) from None
+    except sqlite3.DatabaseError as exc:
+        raise DatabaseUnusable(_unusable(path, exc)) from None
     return db
+
+
+def _unusable(path: Path, exc: sqlite3.DatabaseError) -> str:
+    return (
+        f"the database {path} cannot be used ({exc}); restore it from a backup, or move it "
+        "away to start with an empty one"
+    )
 
 
 def schema_version(db: sqlite3.Connection) -> int:
