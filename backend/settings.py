@@ -76,6 +76,14 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = Field(600, ge=1)
     max_streams_per_user: int = Field(256, ge=1)
     max_streams: int = Field(512, ge=1)
+    mcp_config: Path | None = None
+    """The tool servers' file (``mcp.json``); default: ``mcp.json`` in the data dir."""
+    max_tool_steps: int = Field(10, ge=1, le=100)
+    """How many times in one turn the model may call tools before it must answer."""
+    reasoning_effort: Literal["minimal", "low", "medium", "high"] | None = None
+    """For reasoning models: how hard the model thinks (none set: the model's default)."""
+    reasoning_summary: Literal["auto", "concise", "detailed"] | None = None
+    """For OpenAI reasoning models: stream a summary of the reasoning before the answer."""
 
     @field_validator("openai_base_url", "gemini_base_url")
     @classmethod
@@ -134,6 +142,10 @@ class Settings(BaseSettings):
     @property
     def log_dir(self) -> Path:
         return self.data_dir / "logs"
+
+    @property
+    def mcp_config_file(self) -> Path:
+        return (self.mcp_config or self.data_dir / "mcp.json").expanduser()
 
     @property
     def log_file(self) -> Path:
@@ -225,6 +237,9 @@ EDITABLE_FIELDS = frozenset(
         "first_token_timeout",
         "connect_timeout",
         "turn_timeout",
+        "max_tool_steps",
+        "reasoning_effort",
+        "reasoning_summary",
         "domain_key",
         "web_client",
         "tray_starts_server",

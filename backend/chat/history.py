@@ -4,6 +4,11 @@ Earlier assistant turns are sent as plain ``{"role": "assistant", "content": "<t
 ChatKit SDK's default emits ``output_text`` parts, which the Agents SDK's Chat Completions
 converter rejects (``UserError: Unknown content``), so the second Gemini turn would fail; the plain
 form is accepted by both the Responses and the Chat Completions paths.
+
+Earlier tool calls are told as text (which tools were called, with what, and what came back),
+not replayed as calls: a replayed call would need provider details kept with it (Gemini's
+thought signatures), and the model needs to know what happened, not to redo it. Approval cards
+are not shown to the model: the workflow already says what ran.
 """
 
 from __future__ import annotations
@@ -11,7 +16,13 @@ from __future__ import annotations
 from agents import TResponseInputItem
 from chatkit.agents import ThreadItemConverter
 from chatkit.store import Store
-from chatkit.types import AssistantMessageItem, ThreadMetadata
+from chatkit.types import (
+    AssistantMessageItem,
+    CustomTask,
+    ThreadMetadata,
+    WidgetItem,
+    WorkflowItem,
+)
 
 from backend.context import RequestContext
 
@@ -27,6 +38,24 @@ class PlainAssistantTextConverter(ThreadItemConverter):
         if not text:
             return None
         return {"role": "assistant", "content": text}
+
+    async def workflow_to_input(
+        self, item: WorkflowItem
+    ) -> TResponseInputItem | list[TResponseInputItem] | None:
+        calls = [
+            f"- {task.title}: {task.content}"
+            for task in item.workflow.tasks
+            if isinstance(task, CustomTask) and task.title
+        ]
+        if not calls:
+            return None  # reasoning: shown to the user only
+        text = "Earlier in this conversation you called these tools (→ result, ✗ error):\n"
+        return {"role": "user", "content": text + "\n".join(calls)}
+
+    async def widget_to_input(
+        self, item: WidgetItem
+    ) -> TResponseInputItem | list[TResponseInputItem] | None:
+        return None
 
 
 _converter = PlainAssistantTextConverter()

@@ -18,6 +18,7 @@ from agents import (
     OpenAIResponsesModel,
 )
 from openai import AsyncOpenAI, DefaultAsyncHttpxClient, Timeout
+from openai.types.shared import Reasoning
 
 from backend import logs, secrets
 from backend.chat.openai_client import DeskOpenAI
@@ -123,6 +124,8 @@ class ProviderRegistry:
             settings.instructions,
             read_timeout,
             settings.connect_timeout,
+            settings.reasoning_effort,
+            settings.reasoning_summary,
         )
         if self._last_agent is not None and self._last_agent[0] == recipe:
             return self._last_agent[1], provider
@@ -137,7 +140,7 @@ class ProviderRegistry:
             name="ChatKit Desk assistant",
             instructions=settings.instructions,
             model=model,
-            model_settings=ModelSettings(include_usage=True),
+            model_settings=ModelSettings(include_usage=True, reasoning=_reasoning(settings)),
         )
         self._last_agent = (recipe, agent)
         return agent, provider
@@ -150,3 +153,11 @@ class ProviderRegistry:
         for client in self._clients.values():
             await client.close()
         self._clients.clear()
+
+
+def _reasoning(settings: Settings) -> Reasoning | None:
+    """What a reasoning model is asked for; summaries exist on OpenAI's Responses API only."""
+    summary = settings.reasoning_summary if settings.provider == "openai" else None
+    if settings.reasoning_effort is None and summary is None:
+        return None
+    return Reasoning(effort=settings.reasoning_effort, summary=summary)

@@ -1,9 +1,10 @@
-"""Turns the Agents SDK's stream into ChatKit events for one streamed text reply.
+"""Turns the Agents SDK's stream into ChatKit events: the answer, its tool calls, its reasoning.
 
-This does for our text-only agent what ``chatkit.agents.stream_agent_response`` does for any
-agent, at a fraction of the cost per token: that one merges the run's events with a queue of
-widget/workflow events through two new asyncio tasks *per event*, which our agent never uses.
-It also fixes what the Chat Completions path gets wrong and keeps what a failure would lose:
+This does what ``chatkit.agents.stream_agent_response`` does for text, at a fraction of the cost
+per token: that one merges the run's events with a queue of widget/workflow events through two
+new asyncio tasks *per event*. It also shows what that one does not — server-side tool calls, as
+a workflow (``backend.chat.workflows``) — and fixes what the Chat Completions path gets wrong and
+keeps what a failure would lose:
 
 * every Chat Completions message is named ``__fake_id__`` by the Agents SDK (chatkit-python
   #36): the frontend would overwrite earlier replies and the store would key them together, so
@@ -16,9 +17,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
+from typing import Any
 
 from agents import RunResultStreaming
 from agents.models.fake_id import FAKE_RESPONSES_ID
+from chatkit.store import StoreItemType
 from chatkit.types import (
     AssistantMessageContent,
     AssistantMessageContentPartAdded,
@@ -29,9 +32,12 @@ from chatkit.types import (
     ThreadItemDoneEvent,
     ThreadItemUpdatedEvent,
     ThreadStreamEvent,
+    WorkflowItem,
 )
 
 from backend.chat.turns import TurnRecord
+from backend.chat.workflows import ReasoningWorkflow, ToolWorkflow
+from backend.tools.functions import ToolCalls
 
 INCOMPLETE_NOTE = "\n\n*(This answer is incomplete: it was cut short before the end.)*"
 """The last part of an answer that stopped early.
@@ -48,10 +54,24 @@ def marked_incomplete(message: AssistantMessageItem) -> AssistantMessageItem:
 
 
 class AssistantReply:
-    def __init__(self, thread_id: str, new_message_id: Callable[[], str], turn: TurnRecord) -> None:
+    """One run's events as ChatKit events. ``resumed``/``task_of_call``: the tool workflow of a
+    run that paused for an approval and now goes on."""
+
+    def __init__(
+        self,
+        thread_id: str,
+        new_id: Callable[[StoreItemType], str],
+        turn: TurnRecord,
+        tool_calls: ToolCalls | None = None,
+        resumed: WorkflowItem | None = None,
+        task_of_call: dict[str, int] | None = None,
+    ) -> None:
         self._thread_id = thread_id
-        self._new_message_id = new_message_id
+        self._new_id = new_id
         self._turn = turn
+        self._tool_calls = tool_calls or ToolCalls()
+        self.tools = ToolWorkflow(thread_id, lambda: new_id("workflow"), resumed, task_of_call)
+        self.reasoning = ReasoningWorkflow(thread_id, lambda: new_id("workflow"))
         self._ids: dict[str, str] = {}
         self._pending: AssistantMessageItem | None = None
         self.last_message: AssistantMessageItem | None = None
@@ -62,17 +82,21 @@ class AssistantReply:
         if upstream_id != FAKE_RESPONSES_ID:
             return upstream_id
         if new or upstream_id not in self._ids:
-            self._ids[upstream_id] = self._new_message_id()
+            self._ids[upstream_id] = self._new_id("message")
         return self._ids[upstream_id]
 
     async def events(self, result: RunResultStreaming) -> AsyncIterator[ThreadStreamEvent]:
-        """The ChatKit events of the run's assistant message(s); other output is not shown."""
+        """The ChatKit events of the run: its messages, tool calls and reasoning summary."""
         async for run_event in result.stream_events():
+            if run_event.type == "run_item_stream_event":
+                for shown in self._run_item(run_event.name, run_event.item):
+                    yield shown
+                continue
             if run_event.type != "raw_response_event":
                 continue
             event = run_event.data
             kind = event.type
-            if kind == "response.output_text.delta":
+            if kind == "response.output_text.delta":  # first: nearly every event is one
                 self._chunks.setdefault(event.content_index, []).append(event.delta)
                 self._turn.first_token()
                 yield ThreadItemUpdatedEvent.model_construct(
@@ -101,6 +125,8 @@ class AssistantReply:
                     ),
                 )
             elif kind == "response.output_item.added" and event.item.type == "message":
+                for shown in self.close_workflows():  # they come before the answer
+                    yield shown
                 item = self._message(event.item, self._store_id(event.item.id, new=True))
                 self._pending, self._chunks = item, {}
                 yield ThreadItemAddedEvent(item=item)
@@ -109,6 +135,45 @@ class AssistantReply:
                 message = self._message(event.item, self._store_id(event.item.id))
                 self.last_message = message
                 yield ThreadItemDoneEvent(item=message)
+            else:
+                for shown in self._reasoning(kind, event):
+                    yield shown
+
+    def _reasoning(self, kind: str, event: Any) -> list[ThreadStreamEvent]:
+        match kind:
+            case "response.reasoning_summary_part.added":
+                return self.reasoning.part_added()
+            case "response.reasoning_summary_text.delta":
+                return self.reasoning.delta(event.delta)
+            case "response.reasoning_summary_text.done":
+                return self.reasoning.part_done(event.text)
+            case "response.reasoning_summary_part.done":
+                return self.reasoning.part_done(event.part.text)
+            case "response.output_item.added" if event.item.type != "reasoning":
+                return self.reasoning.close()  # the model has moved on to calling a tool
+        return []
+
+    def _run_item(self, name: str, item: Any) -> list[ThreadStreamEvent]:
+        if name == "tool_called":
+            raw = item.raw_item
+            server_tool = self._tool_calls.names.get(getattr(raw, "name", ""))
+            label = " › ".join(server_tool) if server_tool else str(getattr(raw, "name", "tool"))
+            call_id = str(getattr(raw, "call_id", ""))
+            return [
+                *self.reasoning.close(),
+                *self.tools.called(call_id, label, str(getattr(raw, "arguments", ""))),
+            ]
+        if name == "tool_output":
+            raw = item.raw_item
+            call_id = str(raw.get("call_id", "") if isinstance(raw, dict) else raw.call_id)
+            record = self._tool_calls.by_call_id.get(call_id)
+            ok = record.ok is True if record is not None else False
+            return self.tools.finished(call_id, ok, str(item.output))
+        return []
+
+    def close_workflows(self) -> list[ThreadStreamEvent]:
+        """End the open workflows (the turn is over, or its answer begins)."""
+        return [*self.reasoning.close(), *self.tools.close()]
 
     def _message(self, output: object, item_id: str) -> AssistantMessageItem:
         # A refusal is the model's answer too: shown as its text, as the SDK's mapping does.

@@ -1,29 +1,43 @@
-"""The ChatKit server: one agent turn per user message, streamed through the ChatKit SDK."""
+"""The ChatKit server: one agent turn per user message, streamed through the ChatKit SDK.
+
+A turn may call the tool servers' tools (``backend.tools``); a call that needs the user's
+approval pauses the run, which the approval card's action resumes (``action``).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import json
+import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime
+from typing import Any
 
 import structlog
-from agents import RunConfig, Runner
+from agents import Agent, RunConfig, Runner, RunResultStreaming, TResponseInputItem
+from agents.run_state import RunState
+from chatkit.actions import Action
 from chatkit.errors import CustomStreamError
 from chatkit.server import ChatKitServer, NonStreamingResult, StreamingResult
-from chatkit.store import Store
+from chatkit.store import NotFoundError, Store
 from chatkit.types import (
     ChatKitReq,
+    NoticeEvent,
     StreamingReq,
+    ThreadItem,
     ThreadItemDoneEvent,
     ThreadItemReplacedEvent,
     ThreadMetadata,
     ThreadStreamEvent,
     UserMessageItem,
     UserMessageTextContent,
+    WidgetItem,
+    WorkflowItem,
     is_streaming_req,
 )
 
 from backend.chat import provider_errors
+from backend.chat.approvals import APPROVAL_ACTION, REFUSED, approval_card, decided_card
 from backend.chat.gate import ProviderBusy, ProviderGate
 from backend.chat.history import recent_history
 from backend.chat.openai_client import StreamEnding, current_stream_ending
@@ -31,13 +45,19 @@ from backend.chat.provider_errors import StreamCutShort
 from backend.chat.providers import ProviderNotConfigured, ProviderRegistry
 from backend.chat.reply import AssistantReply, marked_incomplete
 from backend.chat.turns import TurnListener, TurnRecord
+from backend.chat.usage import TokenUsage, add_to_thread
 from backend.chat.waits import Waits, bounded_waits
+from backend.chat.workflows import settle_waiting
 from backend.context import RequestContext
+from backend.store.approvals import Approval, ApprovalStore, DecidedRun
+from backend.tools.functions import ToolCalls, current_tool_calls, function_tools
+from backend.tools.hub import ToolHub
 
 logger = structlog.get_logger("chatkit_desk.chat")
 
 TITLE_LENGTH = 60
 RUN_CONFIG = RunConfig(tracing_disabled=True)
+NOT_RUN = "Not run: the conversation moved on before you chose."
 
 
 class DeskChatKitServer(ChatKitServer[RequestContext]):
@@ -47,11 +67,15 @@ class DeskChatKitServer(ChatKitServer[RequestContext]):
         providers: ProviderRegistry,
         gate: ProviderGate,
         on_turn: TurnListener,
+        tools: ToolHub | None = None,
+        approvals: ApprovalStore | None = None,
     ) -> None:
         super().__init__(store)
         self._providers = providers
         self._gate = gate
         self._on_turn = on_turn
+        self._tools = tools
+        self._approvals = approvals
 
     async def process_parsed(
         self, request: ChatKitReq, context: RequestContext
@@ -82,11 +106,56 @@ class DeskChatKitServer(ChatKitServer[RequestContext]):
         input_user_message: UserMessageItem | None,
         context: RequestContext,
     ) -> AsyncIterator[ThreadStreamEvent]:
+        if self._approvals is not None:
+            for event in await self._expire_approvals(thread, context):
+                yield event
+        if thread.title is None and input_user_message is not None:
+            thread.title = _title_from(input_user_message)
+        async for event in self._turn(thread, context, resume=None):
+            yield event
+
+    async def action(
+        self,
+        thread: ThreadMetadata,
+        action: Action[str, Any],
+        sender: WidgetItem | None,
+        context: RequestContext,
+    ) -> AsyncIterator[ThreadStreamEvent]:
+        """Allow or Deny on an approval card: a call decided once; the run resumes when its
+        last waiting call is decided."""
+        payload = action.payload if isinstance(action.payload, dict) else {}
+        decision = payload.get("decision")
+        if action.type != APPROVAL_ACTION or decision not in ("allow", "deny"):
+            raise CustomStreamError("This action is not one ChatKit Desk knows.", allow_retry=False)
+        assert self._approvals is not None
+        approval = self._approvals.decide(
+            str(payload.get("approval_id")), context.user_id, decision
+        )
+        if approval is None:
+            return  # decided already (a second click): nothing runs twice
+        yield ThreadItemReplacedEvent(item=decided_card(approval, thread.id, decision))
+        run = self._approvals.take_if_decided(approval.run_id, context.user_id)
+        if run is not None:
+            async for event in self._turn(thread, context, resume=run):
+                yield event
+
+    async def handle_stream_cancelled(
+        self, thread: ThreadMetadata, pending_items: list[ThreadItem], context: RequestContext
+    ) -> None:
+        """Keep the tool calls and reasoning of a turn the client left, not only its text."""
+        for item in pending_items:
+            if isinstance(item, WorkflowItem) and item.workflow.tasks:
+                await self.store.add_thread_item(thread.id, item, context=context)
+        await super().handle_stream_cancelled(thread, pending_items, context)
+
+    async def _turn(
+        self, thread: ThreadMetadata, context: RequestContext, resume: DecidedRun | None
+    ) -> AsyncIterator[ThreadStreamEvent]:
         provider = self._providers.resolve(context.settings)
         turn = TurnRecord(provider.name, provider.model, thread.id)
         log = logger.bind(thread_id=thread.id, provider=provider.name, model=provider.model)
         try:
-            async for event in self._answer(thread, input_user_message, context, turn):
+            async for event in self._answer(thread, context, turn, resume):
                 yield event
         except CustomStreamError:
             raise
@@ -104,16 +173,20 @@ class DeskChatKitServer(ChatKitServer[RequestContext]):
                 first_token_ms=_ms(turn.first_token_seconds),
                 duration_ms=_ms(turn.duration_seconds),
                 input_tokens=turn.input_tokens,
+                cached_tokens=turn.cached_tokens,
                 output_tokens=turn.output_tokens,
+                reasoning_tokens=turn.reasoning_tokens,
+                tool_calls=turn.tool_calls,
+                resumed=resume is not None,
             )
             self._on_turn(turn)
 
     async def _answer(
         self,
         thread: ThreadMetadata,
-        input_user_message: UserMessageItem | None,
         context: RequestContext,
         turn: TurnRecord,
+        resume: DecidedRun | None,
     ) -> AsyncIterator[ThreadStreamEvent]:
         settings = context.settings
         try:
@@ -121,31 +194,51 @@ class DeskChatKitServer(ChatKitServer[RequestContext]):
         except ProviderNotConfigured as exc:
             turn.outcome = "no_key"
             raise CustomStreamError(str(exc), allow_retry=False) from None
-
-        if thread.title is None and input_user_message is not None:
-            thread.title = _title_from(input_user_message)
+        calls = ToolCalls()
+        if self._tools is not None:
+            for notice in self._tool_notices():
+                yield NoticeEvent(level="warning", message=notice)
+            functions = function_tools(self._tools, self._tools.available(), calls)
+            if functions:
+                agent = agent.clone(tools=functions)
 
         try:
             async with self._gate.slot(provider.name):
-                history = await recent_history(self.store, thread, context)
+                run_input, resumed = await self._run_input(thread, context, agent, resume)
                 ending = StreamEnding()
-                ending_token = current_stream_ending.set(ending)  # inherited by the run's task
+                # Both are inherited by the run's task: the client notes how each stream ends,
+                # the tools note how each call went.
+                ending_token = current_stream_ending.set(ending)
+                calls_token = current_tool_calls.set(calls)
                 try:
-                    result = Runner.run_streamed(agent, history, run_config=RUN_CONFIG)
+                    result = Runner.run_streamed(
+                        agent, run_input, run_config=RUN_CONFIG, max_turns=settings.max_tool_steps
+                    )
                 finally:
                     current_stream_ending.reset(ending_token)
+                    current_tool_calls.reset(calls_token)
                 reply = AssistantReply(
                     thread.id,
-                    lambda: self.store.generate_item_id("message", thread, context),
+                    lambda kind: self.store.generate_item_id(kind, thread, context),
                     turn,
+                    calls,
+                    resumed,
+                    resume.task_of_call if resume else None,
                 )
                 try:
                     async for event in bounded_waits(
-                        reply.events(result), Waits.from_settings(settings)
+                        reply.events(result),
+                        Waits.from_settings(settings),
+                        lambda: calls.longest_timeout if reply.tools.running else 0.0,
                     ):
                         yield event
-                    if not ending.complete:
+                    if result.interruptions:
+                        for event in self._pause(thread, context, result, reply, calls):
+                            yield event
+                    elif not ending.complete:
                         raise StreamCutShort
+                    for event in reply.close_workflows():
+                        yield event
                 except Exception as exc:
                     failure = provider_errors.explain(exc, provider, ending.finished)
                     if failure is None:
@@ -153,6 +246,8 @@ class DeskChatKitServer(ChatKitServer[RequestContext]):
                     turn.outcome = failure.kind
                     if turn.outcome == "auth":
                         self._providers.forget_key(provider.name)
+                    for event in reply.close_workflows():
+                        yield event
                     # Keep what arrived, marked as cut short, then tell the user why.
                     kept = _cut_short_answer(reply, ending)
                     if kept is not None:
@@ -164,11 +259,141 @@ class DeskChatKitServer(ChatKitServer[RequestContext]):
                     # be billed): cancel it, whether the turn ended, failed or the client left.
                     if not result.is_complete:
                         result.cancel()
-                    usage = result.context_wrapper.usage
-                    turn.input_tokens, turn.output_tokens = usage.input_tokens, usage.output_tokens
+                    _count(turn, thread, result, reply, calls)
         except ProviderBusy as busy:
             turn.outcome = "busy"
             raise provider_errors.busy_error(provider, str(busy)) from None
+
+    async def _run_input(
+        self,
+        thread: ThreadMetadata,
+        context: RequestContext,
+        agent: Agent[Any],
+        resume: DecidedRun | None,
+    ) -> tuple[list[TResponseInputItem] | RunState[Any], WorkflowItem | None]:
+        """What the run starts from: the thread's history, or a paused run with its decisions."""
+        if resume is None:
+            return await recent_history(self.store, thread, context), None
+        try:
+            state = await RunState.from_json(agent, json.loads(resume.state))
+        except Exception as exc:
+            raise CustomStreamError(
+                "The paused answer cannot go on: its tools are not all available now "
+                f"({type(exc).__name__}). Ask again.",
+                allow_retry=False,
+            ) from None
+        for item in state.get_interruptions():
+            call_id = getattr(item.raw_item, "call_id", None)
+            if resume.decisions.get(str(call_id)) == "allow":
+                state.approve(item)
+            else:
+                state.reject(item, rejection_message=REFUSED)
+        workflow = None
+        if resume.workflow_id is not None:
+            try:
+                stored = await self.store.load_item(thread.id, resume.workflow_id, context)
+                workflow = stored if isinstance(stored, WorkflowItem) else None
+            except NotFoundError:
+                workflow = None
+        return state, workflow
+
+    def _pause(
+        self,
+        thread: ThreadMetadata,
+        context: RequestContext,
+        result: RunResultStreaming,
+        reply: AssistantReply,
+        calls: ToolCalls,
+    ) -> list[ThreadStreamEvent]:
+        """The run stopped at calls that need approval: keep it, and ask."""
+        assert self._approvals is not None
+        run_id = f"run_{uuid.uuid4().hex}"
+        approvals = []
+        for interruption in result.interruptions:
+            raw = interruption.raw_item
+            name = str(getattr(raw, "name", ""))
+            server, tool = calls.names.get(name, ("", name))
+            approvals.append(
+                Approval(
+                    id=f"apv_{uuid.uuid4().hex}",
+                    run_id=run_id,
+                    item_id=self.store.generate_item_id("tool_call", thread, context),
+                    call_id=str(getattr(raw, "call_id", "")),
+                    server=server,
+                    tool=tool,
+                    arguments=str(getattr(raw, "arguments", "")),
+                )
+            )
+        events = [e for a in approvals for e in reply.tools.awaiting_approval(a.call_id)]
+        workflow = reply.tools.item
+        self._approvals.pause(
+            run_id,
+            thread.id,
+            context.user_id,
+            json.dumps(result.to_state().to_json()),
+            workflow.id if workflow is not None else None,
+            dict(reply.tools.task_of_call),
+            approvals,
+        )
+        events += reply.close_workflows()
+        events += [ThreadItemDoneEvent(item=approval_card(a, thread.id)) for a in approvals]
+        return events
+
+    async def _expire_approvals(
+        self, thread: ThreadMetadata, context: RequestContext
+    ) -> list[ThreadStreamEvent]:
+        """A new message moves the conversation on: cards still waiting say they were not run."""
+        assert self._approvals is not None
+        expired, workflows = self._approvals.expire_thread(thread.id, context.user_id)
+        events: list[ThreadStreamEvent] = []
+        for approval in expired:
+            if await self._exists(thread, approval.item_id, context):
+                card = decided_card(approval, thread.id, "expired")
+                events.append(ThreadItemReplacedEvent(item=card))
+        for workflow_id, task_of_call in workflows:
+            try:
+                item = await self.store.load_item(thread.id, workflow_id, context)
+            except NotFoundError:
+                continue
+            if isinstance(item, WorkflowItem):
+                settled = settle_waiting(item, task_of_call, NOT_RUN)
+                events.append(ThreadItemReplacedEvent(item=settled))
+        return events
+
+    async def _exists(self, thread: ThreadMetadata, item_id: str, context: RequestContext) -> bool:
+        try:
+            await self.store.load_item(thread.id, item_id, context)
+        except NotFoundError:
+            return False
+        return True
+
+    def _tool_notices(self) -> list[str]:
+        assert self._tools is not None
+        notices = [
+            f"The tool server “{state.name}” is {state.describe()}; this answer is given "
+            "without its tools."
+            for state in self._tools.unavailable()
+        ]
+        if self._tools.config_error:
+            notices.append(f"{self._tools.config_error}. The tool servers stay as they were.")
+        return notices
+
+
+def _count(
+    turn: TurnRecord,
+    thread: ThreadMetadata,
+    result: RunResultStreaming,
+    reply: AssistantReply,
+    calls: ToolCalls,
+) -> None:
+    """What the run used, on the turn's record and in the thread's metadata."""
+    used = TokenUsage.of_run(result.context_wrapper.usage)
+    turn.input_tokens, turn.cached_tokens = used.input_tokens, used.cached_tokens
+    turn.output_tokens, turn.reasoning_tokens = used.output_tokens, used.reasoning_tokens
+    turn.tool_calls = len(calls.by_call_id)
+    if used.requests:
+        answer = reply.last_message.id if reply.last_message is not None else None
+        add_to_thread(thread, used, answer)
 
 
 def _cut_short_answer(

@@ -16,7 +16,10 @@ class TurnRecord:
     first_token_seconds: float | None = None
     duration_seconds: float = 0.0
     input_tokens: int = 0
+    cached_tokens: int = 0
     output_tokens: int = 0
+    reasoning_tokens: int = 0
+    tool_calls: int = 0
     outcome: str = "ok"
     """``ok``, ``cancelled``, or the kind of failure (``auth``, ``timeout``, ``busy``, …)."""
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 from chatkit.types import ThreadItemUpdatedEvent, ThreadStreamEvent
@@ -35,14 +35,22 @@ class Waits:
         )
 
 
+def _no_tool_running() -> float:
+    return 0.0
+
+
 async def bounded_waits(
-    events: AsyncIterator[ThreadStreamEvent], waits: Waits
+    events: AsyncIterator[ThreadStreamEvent],
+    waits: Waits,
+    tool_time: Callable[[], float] = _no_tool_running,
 ) -> AsyncIterator[ThreadStreamEvent]:
     """Relay ``events``; raise ``UpstreamTimeout`` when the provider keeps us waiting too long.
 
     Each wait for the next event is bounded (``waits.first`` until text starts to arrive): that
     clock is stopped while an event is handed on, so a slow client never counts against the
-    provider there. The whole turn is bounded too, by the wall clock.
+    provider there. While a tool runs, the wait is longer by ``tool_time()`` (the tool's own
+    timeout): the model is not what the turn waits for then. The whole turn is bounded too, by
+    the wall clock.
     """
     loop = asyncio.get_running_loop()
     turn_deadline = loop.time() + waits.whole_turn
@@ -51,8 +59,9 @@ async def bounded_waits(
     try:
         async with asyncio.timeout(None) as deadline:
             while True:
-                whole_turn = loop.time() + wait >= turn_deadline
-                deadline.reschedule(min(loop.time() + wait, turn_deadline))
+                allowed = wait + tool_time()
+                whole_turn = loop.time() + allowed >= turn_deadline
+                deadline.reschedule(min(loop.time() + allowed, turn_deadline))
                 try:
                     event = await anext(iterator)
                 except StopAsyncIteration:

@@ -63,6 +63,34 @@ SQLITE: tuple[Migration, ...] = (
         );
         """,
     ),
+    Migration(
+        4,
+        "tool calls waiting for the user's approval, and the runs they pause",
+        """
+        CREATE TABLE paused_runs (
+            id TEXT PRIMARY KEY,
+            thread_id TEXT NOT NULL REFERENCES threads (id) ON DELETE CASCADE,
+            user_id TEXT NOT NULL,
+            state TEXT NOT NULL,  -- the Agents SDK's RunState, as JSON
+            workflow_id TEXT,  -- the turn's tool workflow item, carried on when it resumes
+            workflow_tasks TEXT NOT NULL DEFAULT '{}',  -- its tasks' indexes by call id (JSON)
+            created_at INTEGER NOT NULL
+        );
+        CREATE INDEX paused_runs_by_thread ON paused_runs (thread_id);
+        CREATE TABLE tool_approvals (
+            id TEXT PRIMARY KEY,
+            run_id TEXT NOT NULL REFERENCES paused_runs (id) ON DELETE CASCADE,
+            user_id TEXT NOT NULL,
+            item_id TEXT NOT NULL,  -- the card in the thread that asks
+            call_id TEXT NOT NULL,
+            server TEXT NOT NULL,
+            tool TEXT NOT NULL,
+            arguments TEXT NOT NULL,
+            decision TEXT  -- NULL while waiting, then 'allow', 'deny' or 'expired'
+        );
+        CREATE INDEX tool_approvals_by_run ON tool_approvals (run_id);
+        """,
+    ),
 )
 
 

@@ -20,9 +20,11 @@ from backend.chat.server import DeskChatKitServer
 from backend.secrets import KeyCache
 from backend.settings import LiveSettings
 from backend.store import SQLiteStore
+from backend.store.approvals import ApprovalStore
 from backend.store.login_tokens import UsedLoginTokens
 from backend.tokens import TokenAuthority
-from backend.web import chatkit_route, pages_route, simple_chat_route
+from backend.tools.hub import ToolHub
+from backend.web import chatkit_route, pages_route, simple_chat_route, tools_route
 from backend.web.access_log import AccessLog
 from backend.web.auth import token_user
 from backend.web.error_handlers import install_error_handlers
@@ -49,11 +51,16 @@ def create_app(
     gate = ProviderGate(
         settings.provider_concurrency, settings.provider_queue, settings.provider_queue_wait
     )
+    tools = ToolHub(lambda: live_settings.current().mcp_config_file, settings.log_dir)
+    chatkit = DeskChatKitServer(
+        store, providers, gate, metrics.record_turn, tools, ApprovalStore(database)
+    )
     desk = Services(
         store=store,
         used_logins=used_logins,
         providers=providers,
-        chatkit=DeskChatKitServer(store, providers, gate, metrics.record_turn),
+        chatkit=chatkit,
+        tools=tools,
         tokens=tokens,
         rate_limiter=RateLimiter(settings.rate_limit_per_minute),
         streams=streams,
@@ -62,9 +69,11 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        tools.start()  # the tool servers connect in the background
         try:
             yield
         finally:
+            await tools.aclose()
             await providers.aclose()
             database.close()
 
@@ -81,6 +90,7 @@ def create_app(
     app.include_router(chatkit_route.router)
     app.include_router(simple_chat_route.router)
     app.include_router(pages_route.router)
+    app.include_router(tools_route.router)
     app.add_middleware(RequestGuard, settings=live_settings.current)
     app.add_middleware(AccessLog, metrics=metrics)  # outermost: sees every answer, 421s too
 

@@ -28,9 +28,11 @@ from chatkit.types import (
     ThreadsUpdateReq,
     UserMessageInput,
     UserMessageItem,
+    WidgetItem,
 )
 from pydantic import TypeAdapter, ValidationError
 
+from backend.chat.approvals import APPROVAL_ACTION
 from backend.context import RequestContext
 from backend.web.errors import ApiError
 
@@ -47,7 +49,6 @@ _UNSUPPORTED: dict[type, str] = {
     AttachmentsCreateReq: "File attachments are not supported by this server.",
     AttachmentsDeleteReq: "File attachments are not supported by this server.",
     InputTranscribeReq: "Dictation is not supported by this server.",
-    ThreadsCustomActionReq: "Widget actions are not supported by this server.",
     ThreadsSyncCustomActionReq: "Widget actions are not supported by this server.",
 }
 
@@ -129,6 +130,15 @@ async def check(
         item = await _require_item(store, thread_id, request.params.item_id, context)
         if not isinstance(item, StructuredInputItem) or item.status != "pending":
             raise ApiError(400, "invalid_request", "That item is not a question awaiting input.")
+    elif isinstance(request, ThreadsCustomActionReq):
+        _check_action(request)
+        if request.params.item_id is None:
+            raise ApiError(
+                400, "invalid_request", "An approval names the card it answers (item_id)."
+            )
+        item = await _require_item(store, thread_id, request.params.item_id, context)
+        if not isinstance(item, WidgetItem):
+            raise ApiError(400, "invalid_request", "That item is not a card with actions.")
     elif isinstance(request, ThreadsAddClientToolOutputReq):
         latest = await store.load_thread_items(thread_id, None, 1, "desc", context)
         if not any(
@@ -138,6 +148,23 @@ async def check(
             raise ApiError(
                 400, "invalid_request", "No client tool call is waiting for output in this thread."
             )
+
+
+def _check_action(request: ThreadsCustomActionReq) -> None:
+    action = request.params.action
+    payload = action.payload if isinstance(action.payload, dict) else {}
+    if action.type != APPROVAL_ACTION:
+        raise ApiError(
+            400,
+            "unknown_action",
+            f"Unknown action {action.type!r}; this server handles {APPROVAL_ACTION!r}.",
+        )
+    if payload.get("decision") not in ("allow", "deny") or not payload.get("approval_id"):
+        raise ApiError(
+            400,
+            "invalid_request",
+            "An approval needs payload.approval_id and payload.decision 'allow' or 'deny'.",
+        )
 
 
 async def _require_thread(

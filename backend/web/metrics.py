@@ -15,7 +15,8 @@ from prometheus_client import (
 from backend.chat.turns import TurnRecord
 
 ROUTES = frozenset(
-    {"/chatkit", "/api/chat", "/health", "/metrics", "/", "/login", "/config.json", "/docs"}
+    {"/chatkit", "/api/chat", "/api/tools", "/health", "/metrics"}
+    | {"/", "/login", "/config.json", "/docs"}
 )
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60)
 DURATION_BUCKETS = (0.5, 1, 2, 5, 10, 20, 40, 80, 160, 320, 600)
@@ -64,8 +65,14 @@ class Metrics:
         )
         self.tokens = Counter(
             "chatkit_desk_tokens",
-            "Tokens by provider, model and direction",
+            "Tokens by provider, model and kind (in, cached, out, reasoning)",
             ["provider", "model", "direction"],
+            registry=r,
+        )
+        self.tool_calls = Counter(
+            "chatkit_desk_tool_calls",
+            "Tool calls made by the model, by provider",
+            ["provider"],
             registry=r,
         )
         self.upstream_errors = Counter(
@@ -81,7 +88,10 @@ class Metrics:
             self.time_to_first_token.labels(*labels).observe(turn.first_token_seconds)
         self.stream_duration.labels(*labels).observe(turn.duration_seconds)
         self.tokens.labels(*labels, "in").inc(turn.input_tokens)
+        self.tokens.labels(*labels, "cached").inc(turn.cached_tokens)
         self.tokens.labels(*labels, "out").inc(turn.output_tokens)
+        self.tokens.labels(*labels, "reasoning").inc(turn.reasoning_tokens)
+        self.tool_calls.labels(turn.provider).inc(turn.tool_calls)
         if turn.outcome not in ("ok", "cancelled"):
             self.upstream_errors.labels(turn.provider, turn.outcome).inc()
 

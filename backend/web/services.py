@@ -12,6 +12,7 @@ from backend.settings import Settings
 from backend.store import SQLiteStore
 from backend.store.login_tokens import UsedLoginTokens
 from backend.tokens import TokenAuthority
+from backend.tools.hub import ToolHub
 from backend.web import guards
 from backend.web.errors import ApiError
 from backend.web.limits import RateLimiter, StreamSlots
@@ -24,6 +25,7 @@ class Services:
     used_logins: UsedLoginTokens
     providers: ProviderRegistry
     chatkit: DeskChatKitServer
+    tools: ToolHub
     tokens: TokenAuthority
     rate_limiter: RateLimiter
     streams: StreamSlots

@@ -186,14 +186,14 @@ def test_unknown_cursor(alice: DeskClient) -> None:
 
 @pytest.mark.parametrize(
     "request_type",
-    ["attachments.create", "attachments.delete", "input.transcribe", "threads.custom_action"],
+    ["attachments.create", "attachments.delete", "input.transcribe", "threads.sync_custom_action"],
 )
 def test_unsupported_features_say_so(alice: DeskClient, request_type: str) -> None:
     params = {
         "attachments.create": {"name": "a.txt", "size": 1, "mime_type": "text/plain"},
         "attachments.delete": {"attachment_id": "atc_1"},
         "input.transcribe": {"audio_base64": "", "mime_type": "audio/webm"},
-        "threads.custom_action": {"thread_id": "thr_x", "action": {"type": "x", "payload": {}}},
+        "threads.sync_custom_action": {"thread_id": "thr_x", "action": {"type": "x"}},
     }[request_type]
     message = error_of(
         alice.chatkit({"type": request_type, "params": params}), 400, "unsupported_request"

@@ -165,12 +165,12 @@ class FakeRun:
             yield event
 
 
-def numbered_ids() -> Callable[[], str]:
+def numbered_ids() -> Callable[[str], str]:
     counter = itertools.count(1)
-    return lambda: f"msg_new{next(counter)}"
+    return lambda kind: f"msg_new{next(counter)}"
 
 
-def no_new_ids() -> str:
+def no_new_ids(kind: str) -> str:
     raise AssertionError("a real upstream id needs no new store id")
 
 
@@ -179,7 +179,7 @@ def turn() -> TurnRecord:
 
 
 def new_reply(
-    ids: Callable[[], str] | None = None, record: TurnRecord | None = None
+    ids: Callable[[str], str] | None = None, record: TurnRecord | None = None
 ) -> AssistantReply:
     return AssistantReply(THREAD, ids or numbered_ids(), record or turn())
 
@@ -234,7 +234,7 @@ async def test_a_streamed_message_becomes_chatkit_events() -> None:
 async def test_output_that_is_not_assistant_text_is_not_shown() -> None:
     events = await all_events(
         new_reply(no_new_ids),
-        SimpleNamespace(type="run_item_stream_event"),
+        SimpleNamespace(type="run_item_stream_event", name="message_output_created", item=None),
         SimpleNamespace(type="agent_updated_stream_event"),
         reasoning(ResponseOutputItemAddedEvent),
         reasoning(ResponseOutputItemDoneEvent),

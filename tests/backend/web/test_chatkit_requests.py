@@ -387,10 +387,6 @@ UNSUPPORTED = {
         {"audio_base64": "AAAA", "mime_type": "audio/webm"},
         "Dictation is not supported by this server.",
     ),
-    "threads.custom_action": (
-        {"thread_id": "thr_alice", "action": {"type": "submit", "payload": {}}},
-        "Widget actions are not supported by this server.",
-    ),
     "threads.sync_custom_action": (
         {"thread_id": "thr_alice", "action": {"type": "submit", "payload": {}}},
         "Widget actions are not supported by this server.",
@@ -410,6 +406,43 @@ async def test_unsupported_request_types_are_refused_with_400(
 async def test_an_unsupported_request_on_another_users_thread_is_still_just_unsupported(
     store: SQLiteStore,
 ) -> None:
-    params, message = UNSUPPORTED["threads.custom_action"]
-    error = await check_error(store, request("threads.custom_action", **params), BOB)
+    params, message = UNSUPPORTED["threads.sync_custom_action"]
+    error = await check_error(store, request("threads.sync_custom_action", **params), BOB)
     assert (error.status, error.code, error.message) == (400, "unsupported_request", message)
+
+
+# threads.custom_action: the approval cards' Allow and Deny
+
+
+def approval(item_id: str | None = "msg_answer", **payload: Any) -> ChatKitReq:
+    action = {
+        "type": payload.pop("type", "tool.approval"),
+        "payload": {"approval_id": "apv_1", "decision": "allow", **payload},
+    }
+    params: dict[str, Any] = {"thread_id": "thr_alice", "action": action}
+    if item_id is not None:
+        params["item_id"] = item_id
+    return request("threads.custom_action", **params)
+
+
+@pytest.mark.parametrize(
+    ("chatkit_request", "status", "code"),
+    [
+        (approval(type="submit"), 400, "unknown_action"),
+        (approval(decision="maybe"), 400, "invalid_request"),
+        (approval(approval_id=""), 400, "invalid_request"),
+        (approval(item_id=None), 400, "invalid_request"),
+        (approval(item_id="msg_unknown"), 404, "item_not_found"),
+        (approval(), 400, "invalid_request"),  # the answer is not a card
+    ],
+)
+async def test_an_action_that_cannot_be_an_approval_is_refused_before_the_stream(
+    store: SQLiteStore, chatkit_request: ChatKitReq, status: int, code: str
+) -> None:
+    error = await check_error(store, chatkit_request)
+    assert (error.status, error.code) == (status, code)
+
+
+async def test_an_approval_in_another_users_thread_is_not_found(store: SQLiteStore) -> None:
+    error = await check_error(store, approval(), BOB)
+    assert (error.status, error.code) == (404, "thread_not_found")

@@ -1,0 +1,161 @@
+"""Tool calls waiting for the user's approval, and the paused runs they belong to.
+
+A run that reaches a call needing approval stops; its state (the Agents SDK's ``RunState`` as
+JSON) is kept here with one row per call waiting, so a pending approval survives a restart. A
+click decides a call exactly once (an ``UPDATE … WHERE decision IS NULL``: a second click, or a
+second server, finds it decided), and the run is taken — read and deleted in one transaction —
+by whoever decides its last call, so it resumes once. Rows are the user's, like threads.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from dataclasses import dataclass
+from typing import Literal
+
+Decision = Literal["allow", "deny", "expired"]
+
+
+@dataclass(frozen=True)
+class Approval:
+    id: str
+    run_id: str
+    item_id: str
+    call_id: str
+    server: str
+    tool: str
+    arguments: str
+    decision: Decision | None = None
+
+
+@dataclass(frozen=True)
+class DecidedRun:
+    state: str
+    workflow_id: str | None
+    task_of_call: dict[str, int]
+    decisions: dict[str, Decision]
+    """By call id."""
+
+
+class ApprovalStore:
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def pause(
+        self,
+        run_id: str,
+        thread_id: str,
+        user_id: str,
+        state: str,
+        workflow_id: str | None,
+        task_of_call: dict[str, int],
+        approvals: list[Approval],
+    ) -> None:
+        """Keep a paused run and the calls it waits on (one transaction)."""
+        with _transaction(self._db):
+            self._db.execute(
+                "INSERT INTO paused_runs (id, thread_id, user_id, state, workflow_id, "
+                "workflow_tasks, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    run_id,
+                    thread_id,
+                    user_id,
+                    state,
+                    workflow_id,
+                    json.dumps(task_of_call),
+                    int(time.time()),
+                ),
+            )
+            self._db.executemany(
+                "INSERT INTO tool_approvals (id, run_id, user_id, item_id, call_id, server, "
+                "tool, arguments) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (a.id, run_id, user_id, a.item_id, a.call_id, a.server, a.tool, a.arguments)
+                    for a in approvals
+                ],
+            )
+
+    def get(self, approval_id: str, user_id: str) -> Approval | None:
+        row = self._db.execute(
+            f"SELECT {_COLUMNS} FROM tool_approvals WHERE id = ? AND user_id = ?",
+            (approval_id, user_id),
+        ).fetchone()
+        return Approval(*row) if row else None
+
+    def decide(self, approval_id: str, user_id: str, decision: Decision) -> Approval | None:
+        """Record the user's answer; ``None`` when it was decided already (or is not theirs)."""
+        cursor = self._db.execute(
+            "UPDATE tool_approvals SET decision = ? "
+            "WHERE id = ? AND user_id = ? AND decision IS NULL",
+            (decision, approval_id, user_id),
+        )
+        if cursor.rowcount != 1:
+            return None
+        return self.get(approval_id, user_id)
+
+    def take_if_decided(self, run_id: str, user_id: str) -> DecidedRun | None:
+        """The run, removed, once every call it waits on is decided; ``None`` until then (or
+        when another click took it first)."""
+        with _transaction(self._db):
+            waiting = self._db.execute(
+                "SELECT count(*) FROM tool_approvals WHERE run_id = ? AND decision IS NULL",
+                (run_id,),
+            ).fetchone()[0]
+            if waiting:
+                return None
+            decisions = dict(
+                self._db.execute(
+                    "SELECT call_id, decision FROM tool_approvals WHERE run_id = ?", (run_id,)
+                ).fetchall()
+            )
+            row = self._db.execute(
+                "DELETE FROM paused_runs WHERE id = ? AND user_id = ? "
+                "RETURNING state, workflow_id, workflow_tasks",
+                (run_id, user_id),
+            ).fetchone()
+        if row is None:
+            return None
+        return DecidedRun(row[0], row[1], json.loads(row[2]), decisions)
+
+    def expire_thread(
+        self, thread_id: str, user_id: str
+    ) -> tuple[list[Approval], list[tuple[str, dict[str, int]]]]:
+        """The conversation moved on: the thread's waiting calls will never run. Returns them,
+        and the paused runs' workflows (id, task indexes by call), so the thread can say so."""
+        with _transaction(self._db):
+            expired = [
+                Approval(*row)
+                for row in self._db.execute(
+                    f"SELECT {_COLUMNS} FROM tool_approvals WHERE decision IS NULL AND run_id IN "
+                    "(SELECT id FROM paused_runs WHERE thread_id = ? AND user_id = ?)",
+                    (thread_id, user_id),
+                ).fetchall()
+            ]
+            workflows = [
+                (workflow_id, json.loads(tasks))
+                for workflow_id, tasks in self._db.execute(
+                    "DELETE FROM paused_runs WHERE thread_id = ? AND user_id = ? "
+                    "RETURNING workflow_id, workflow_tasks",
+                    (thread_id, user_id),
+                ).fetchall()
+                if workflow_id is not None
+            ]
+        return expired, workflows
+
+
+_COLUMNS = "id, run_id, item_id, call_id, server, tool, arguments, decision"
+
+
+class _transaction:
+    """``BEGIN IMMEDIATE`` … ``COMMIT`` (or ``ROLLBACK``) on an autocommit connection."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def __enter__(self) -> None:
+        self._db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, kind: object, *_: object) -> None:
+        self._db.execute("ROLLBACK" if kind is not None else "COMMIT")
