@@ -21,6 +21,10 @@ non-OpenAI URLs the Agents SDK accepts such a stream as complete. The client not
 ending it sees in the turn's ``StreamEnding`` (a context variable set by the turn, inherited
 by the run's task), so the turn can mark a truncated answer as incomplete.
 
+**Chunks repaired.** What Gemini's compatible endpoint gets wrong in Chat Completions chunks
+(tool calls without index or id, thoughts in the answer text) is put right before the chunk is
+parsed: ``backend.chat.chunk_repairs``.
+
 **Each event relayed before the next read.** The Agents SDK's run loop (its own task) puts each
 event in a queue for the turn's task and goes straight back for the next one: through openai's
 stream and httpx down to a socket read that finds nothing. Only then does the loop run the turn's
@@ -34,6 +38,7 @@ from __future__ import annotations
 
 import asyncio
 import typing
+import weakref
 from collections.abc import AsyncIterator
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -44,6 +49,8 @@ from openai import AsyncOpenAI
 from openai._streaming import ServerSentEvent, SSEDecoder
 from openai.types.chat import ChatCompletionChunk
 from openai.types.responses import ResponseStreamEvent
+
+from backend.chat.chunk_repairs import StreamRepairs
 
 
 def _variants_by_type(union: Any) -> dict[str, type[pydantic.BaseModel]]:
@@ -128,11 +135,20 @@ async def _relay_first(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
         _streams -= 1
 
 
+_repairs: weakref.WeakKeyDictionary[Any, StreamRepairs] = weakref.WeakKeyDictionary()
+"""Each Chat Completions stream's repair state, by its HTTP response (gone with it)."""
+
+
 class DeskOpenAI(AsyncOpenAI):
     def _make_sse_decoder(self) -> SSEDecoder:
         return _RelayFirstDecoder()
 
     def _process_response_data(self, *, data: object, cast_to: Any, response: Any) -> Any:
+        if cast_to is ChatCompletionChunk and isinstance(data, dict):
+            repairs = _repairs.get(response)
+            if repairs is None:
+                repairs = _repairs[response] = StreamRepairs()
+            repairs.chunk(data)
         ending = current_stream_ending.get()
         if ending is not None and isinstance(data, dict):
             ending.note(data, cast_to)

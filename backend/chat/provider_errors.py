@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 
 import openai
-from agents.exceptions import ModelBehaviorError
+from agents.exceptions import MaxTurnsExceeded, ModelBehaviorError
 from chatkit.errors import CustomStreamError
 
 from backend.chat.providers import ResolvedProvider
@@ -44,6 +44,8 @@ def _retry_after_seconds(error: openai.APIStatusError) -> str | None:
 def _upstream_detail(error: openai.APIError) -> str:
     """The provider's own explanation, trimmed and with anything key-like removed."""
     body = error.body
+    if isinstance(body, list) and body and isinstance(body[0], dict):  # Gemini: [{"error": …}]
+        body = body[0].get("error", body[0])
     message = body.get("message") if isinstance(body, dict) else None
     text = str(message or error.message or "")
     text = _SECRET_LOOKING.sub("[redacted]", text)
@@ -86,6 +88,16 @@ def explain(error: Exception, provider: ResolvedProvider, finished: bool) -> Fai
             return _truncated(provider)
         case ModelBehaviorError() if not finished:
             return _truncated(provider)
+        case MaxTurnsExceeded():
+            return Failure(
+                "tool_steps",
+                CustomStreamError(
+                    "The model kept calling tools without reaching an answer, and was stopped "
+                    "at the step limit (CHATKIT_DESK_MAX_TOOL_STEPS). Ask again more precisely, "
+                    "or raise the limit.",
+                    allow_retry=True,
+                ),
+            )
         case openai.AuthenticationError() | openai.PermissionDeniedError():
             return Failure(
                 "auth",
