@@ -59,6 +59,14 @@ def build_parser(
     key_delete = key_commands.add_parser("delete", help="remove a stored key")
     key_delete.add_argument("provider", choices=secrets.PROVIDERS)
     key_delete.add_argument("--data-dir", help=DATA_DIR_OF_SERVER_HELP)
+
+    tools = commands.add_parser(
+        "tools", help="connect to the tool servers of mcp.json and list their tools"
+    )
+    tools.add_argument("names", nargs="*", metavar="NAME", help="only these servers")
+    tools.add_argument("--config", help="another mcp.json to check (default: the server's)")
+    tools.add_argument("--data-dir", help="where the database, settings and logs live")
+    tools.add_argument("--json", action="store_true", help="print the result as JSON")
     return parser, commands
 
 
@@ -185,7 +193,51 @@ def _keys(args: argparse.Namespace) -> int:
         return _fail("cancelled; nothing was stored")
 
 
-HANDLERS: dict[str, Handler] = {"serve": _serve, "token": _token, "open": _open, "keys": _keys}
+def _tools(args: argparse.Namespace) -> int:
+    """Connect to each tool server once, as the server would, and say how it went."""
+    import asyncio
+    import json
+    from pathlib import Path
+
+    from backend.settings import SettingsError, load_settings
+    from backend.tools.config import McpConfigError, load_mcp_config
+    from backend.tools.hub import check
+    from backend.web.tools_route import server_state
+
+    try:
+        settings = load_settings(args.data_dir)
+        path = Path(args.config).expanduser() if args.config else settings.mcp_config_file
+        config = load_mcp_config(path)
+    except (SettingsError, McpConfigError) as exc:
+        return _fail(str(exc), ExitCode.USAGE)
+    servers = [s for s in config.servers if not args.names or s.name in args.names]
+    if unknown := sorted(set(args.names) - {s.name for s in config.servers}):
+        return _fail(f"{path} has no server named {', '.join(unknown)}", ExitCode.USAGE)
+
+    async def check_all() -> list[object]:
+        return await asyncio.gather(*(check(s, settings.log_dir) for s in servers if s.enabled))
+
+    states = asyncio.run(check_all())
+    if args.json:
+        print(json.dumps({"config_file": str(path), "servers": [server_state(s) for s in states]}))
+    else:
+        print(f"tool servers in {path}:" if servers else f"no tool servers in {path}")
+        for state in states:
+            tools = ", ".join(tool.name for tool in state.tools)
+            print(f"{state.name}: {state.describe()}" + (f" ({tools})" if tools else ""))
+        for server in servers:
+            if not server.enabled:
+                print(f"{server.name}: turned off")
+    return ExitCode.OK if all(s.status == "connected" for s in states) else ExitCode.FAILED
+
+
+HANDLERS: dict[str, Handler] = {
+    "serve": _serve,
+    "token": _token,
+    "open": _open,
+    "keys": _keys,
+    "tools": _tools,
+}
 
 
 def configure_logging() -> None:

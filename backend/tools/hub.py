@@ -27,7 +27,7 @@ from typing import Any, Literal
 
 import anyio
 import httpx2
-from mcp import ClientSession, StdioServerParameters, stdio_client
+from mcp import ClientSession, MCPError, StdioServerParameters, stdio_client
 from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp_types import CallToolResult, Tool
@@ -131,6 +131,8 @@ class _Connection:
                 raise
             except BaseException as exc:  # anyio reports a transport's failure as a group
                 reason = _explain(exc)
+                if self.server.transport == "stdio" and not isinstance(exc, CommandNotFound):
+                    reason += f" (its output: {_stderr_path(self._log_dir, self.server.name)})"
             finally:
                 self._session = None
             if self._stopping:
@@ -223,8 +225,8 @@ def _explain(exc: BaseException) -> str:
         return str(exc)
     if isinstance(exc, TimeoutError):
         return f"it did not start within {CONNECT_TIMEOUT_SECONDS:g} seconds"
-    if isinstance(exc, _BROKEN):
-        return "it exited or closed the connection (see its log)"
+    if isinstance(exc, _BROKEN) or (isinstance(exc, MCPError) and "closed" in str(exc).lower()):
+        return "it exited or closed the connection"
     if isinstance(exc, httpx2.HTTPStatusError):
         return f"it answered HTTP {exc.response.status_code}"
     if isinstance(exc, httpx2.TransportError):
@@ -233,11 +235,15 @@ def _explain(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
 
 
+def _stderr_path(log_dir: Path, name: str) -> Path:
+    return log_dir / f"mcp-{name}.log"
+
+
 @contextlib.contextmanager
 def _stderr_log(log_dir: Path, name: str) -> Any:
     """The file a local server's stderr goes to: ``logs/mcp-NAME.log`` in the data dir."""
     log_dir.mkdir(parents=True, exist_ok=True)
-    path = log_dir / f"mcp-{name}.log"
+    path = _stderr_path(log_dir, name)
     with contextlib.suppress(OSError):
         if path.stat().st_size > STDERR_LOG_BYTES:
             os.replace(path, path.with_suffix(".log.1"))

@@ -95,7 +95,7 @@ def resolve_command(command: str, path: str, cwd: str | None = None) -> str:
     if os.sep in command or (os.altsep and os.altsep in command):
         candidate = Path(cwd or ".", command).expanduser()
         if candidate.is_file() and os.access(candidate, os.X_OK):
-            return str(candidate.resolve())
+            return str(candidate.absolute())  # not resolved: a venv's python is a symlink
         raise CommandNotFound(f"{candidate} is not an executable file")
     found = shutil.which(command, path=path)
     if found is None:

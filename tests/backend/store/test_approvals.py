@@ -1,0 +1,102 @@
+"""Tool calls waiting for approval: decided once, resumed once, the user's own, kept."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from chatkit.types import ThreadMetadata
+
+from backend.store import SQLiteStore
+from backend.store.approvals import Approval, ApprovalStore
+from backend.store.database import open_database
+from tests.support.contexts import context_for
+
+ALICE = context_for("alice")
+
+
+@pytest.fixture
+def database(tmp_path: Path) -> Iterator[sqlite3.Connection]:
+    db = open_database(tmp_path / "db.sqlite3")
+    yield db
+    db.close()
+
+
+@pytest.fixture
+async def approvals(database: sqlite3.Connection) -> ApprovalStore:
+    await SQLiteStore(database).save_thread(
+        ThreadMetadata(id="thr_1", created_at=datetime.now()), ALICE
+    )
+    return ApprovalStore(database)
+
+
+def waiting(approval_id: str, call_id: str, run_id: str = "run_1") -> Approval:
+    return Approval(approval_id, run_id, f"tc_{approval_id}", call_id, "files", "read", "{}")
+
+
+def pause(store: ApprovalStore, *calls: Approval, run_id: str = "run_1") -> None:
+    store.pause(run_id, "thr_1", "alice", '{"state": 1}', "wf_1", {"c1": 0, "c2": 1}, list(calls))
+
+
+def test_a_call_is_decided_once(approvals: ApprovalStore) -> None:
+    pause(approvals, waiting("a1", "c1"))
+    decided = approvals.decide("a1", "alice", "allow")
+    assert decided is not None and decided.decision == "allow"
+    assert approvals.decide("a1", "alice", "allow") is None, "a second click does nothing"
+    assert approvals.decide("a1", "alice", "deny") is None, "nor does changing one's mind"
+
+
+def test_another_users_approval_is_not_found(approvals: ApprovalStore) -> None:
+    pause(approvals, waiting("a1", "c1"))
+    assert approvals.get("a1", "bob") is None
+    assert approvals.decide("a1", "bob", "allow") is None
+    assert approvals.take_if_decided("run_1", "bob") is None
+
+
+def test_the_run_resumes_once_its_last_call_is_decided(approvals: ApprovalStore) -> None:
+    pause(approvals, waiting("a1", "c1"), waiting("a2", "c2"))
+    approvals.decide("a1", "alice", "allow")
+    assert approvals.take_if_decided("run_1", "alice") is None, "c2 is still waiting"
+    approvals.decide("a2", "alice", "deny")
+
+    run = approvals.take_if_decided("run_1", "alice")
+
+    assert run is not None
+    assert (run.state, run.workflow_id) == ('{"state": 1}', "wf_1")
+    assert run.decisions == {"c1": "allow", "c2": "deny"}
+    assert run.task_of_call == {"c1": 0, "c2": 1}
+    assert approvals.take_if_decided("run_1", "alice") is None, "taken once"
+
+
+def test_a_new_message_expires_what_waits(approvals: ApprovalStore) -> None:
+    pause(approvals, waiting("a1", "c1"), waiting("a2", "c2"))
+    approvals.decide("a1", "alice", "allow")
+
+    expired, workflows = approvals.expire_thread("thr_1", "alice")
+
+    assert [a.id for a in expired] == ["a2"]
+    assert workflows == [("wf_1", {"c1": 0, "c2": 1})]
+    assert approvals.decide("a2", "alice", "allow") is None
+    assert approvals.take_if_decided("run_1", "alice") is None
+
+
+def test_waiting_calls_survive_a_restart(tmp_path: Path, approvals: ApprovalStore) -> None:
+    pause(approvals, waiting("a1", "c1"))
+    reopened = open_database(tmp_path / "db.sqlite3")
+    try:
+        again = ApprovalStore(reopened)
+        assert again.decide("a1", "alice", "allow") is not None
+        assert again.take_if_decided("run_1", "alice") is not None
+    finally:
+        reopened.close()
+
+
+async def test_deleting_the_thread_deletes_its_paused_runs(
+    database: sqlite3.Connection, approvals: ApprovalStore
+) -> None:
+    pause(approvals, waiting("a1", "c1"))
+    await SQLiteStore(database).delete_thread("thr_1", ALICE)
+    assert approvals.get("a1", "alice") is None
