@@ -242,6 +242,8 @@ HANDLERS: dict[str, Handler] = {
 
 def configure_logging() -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    for name in ("httpx", "httpx2", "mcp"):  # a request line each: noise on a terminal
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -18,7 +18,7 @@ import structlog
 
 LOG_FILE_BYTES = 5 * 1024 * 1024
 LOG_FILE_BACKUPS = 3
-QUIET_LOGGERS = ("httpx2", "httpx", "httpcore", "openai", "chatkit", "openai.agents")
+QUIET_LOGGERS = ("httpx2", "httpx", "httpcore", "openai", "chatkit", "openai.agents", "mcp")
 
 _SECRET_PATTERNS = re.compile(
     r"eyJ[\w-]{8,}\.eyJ[\w-]{8,}\.[\w-]+"  # JWTs (access tokens, sign-in links, sessions)
