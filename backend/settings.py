@@ -83,7 +83,8 @@ class Settings(BaseSettings):
     reasoning_effort: Literal["minimal", "low", "medium", "high"] | None = None
     """For reasoning models: how hard the model thinks (none set: the model's default)."""
     reasoning_summary: Literal["auto", "concise", "detailed"] | None = None
-    """For OpenAI reasoning models: stream a summary of the reasoning before the answer."""
+    """Show the model's thinking before the answer: OpenAI's reasoning summaries (this level of
+    detail), Gemini's thoughts (any value turns them on)."""
 
     @field_validator("openai_base_url", "gemini_base_url")
     @classmethod

@@ -140,7 +140,7 @@ class ProviderRegistry:
             name="ChatKit Desk assistant",
             instructions=settings.instructions,
             model=model,
-            model_settings=ModelSettings(include_usage=True, reasoning=_reasoning(settings)),
+            model_settings=_model_settings(settings),
         )
         self._last_agent = (recipe, agent)
         return agent, provider
@@ -155,9 +155,25 @@ class ProviderRegistry:
         self._clients.clear()
 
 
-def _reasoning(settings: Settings) -> Reasoning | None:
-    """What a reasoning model is asked for; summaries exist on OpenAI's Responses API only."""
-    summary = settings.reasoning_summary if settings.provider == "openai" else None
-    if settings.reasoning_effort is None and summary is None:
-        return None
-    return Reasoning(effort=settings.reasoning_effort, summary=summary)
+def _model_settings(settings: Settings) -> ModelSettings:
+    """Usage always; for reasoning models the effort, and the thoughts when asked for.
+
+    OpenAI streams reasoning summaries on the Responses API. Gemini's compatible endpoint sends
+    its thoughts only with ``include_thoughts`` (inside the text, which ``chunk_repairs`` moves
+    out), set through its documented ``extra_body`` form.
+    """
+    summary = settings.reasoning_summary
+    if settings.provider == "openai":
+        reasoning = (
+            Reasoning(effort=settings.reasoning_effort, summary=summary)
+            if settings.reasoning_effort or summary
+            else None
+        )
+        return ModelSettings(include_usage=True, reasoning=reasoning)
+    effort = Reasoning(effort=settings.reasoning_effort) if settings.reasoning_effort else None
+    thoughts = (
+        {"extra_body": {"google": {"thinking_config": {"include_thoughts": True}}}}
+        if summary
+        else None
+    )
+    return ModelSettings(include_usage=True, reasoning=effort, extra_body=thoughts)

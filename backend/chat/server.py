@@ -58,6 +58,10 @@ logger = structlog.get_logger("chatkit_desk.chat")
 TITLE_LENGTH = 60
 RUN_CONFIG = RunConfig(tracing_disabled=True)
 NOT_RUN = "Not run: the conversation moved on before you chose."
+FIRST_CONNECT_WAIT_SECONDS = 10.0
+"""How long a turn waits for tool servers still starting (after start-up or a config change)."""
+NOTICED = "tool_notices"
+"""Thread metadata: the tool notices this thread has been shown (each is shown once)."""
 
 
 class DeskChatKitServer(ChatKitServer[RequestContext]):
@@ -196,7 +200,8 @@ class DeskChatKitServer(ChatKitServer[RequestContext]):
             raise CustomStreamError(str(exc), allow_retry=False) from None
         calls = ToolCalls()
         if self._tools is not None:
-            for notice in self._tool_notices():
+            await self._tools.wait_started(FIRST_CONNECT_WAIT_SECONDS)
+            for notice in self._tool_notices(thread):
                 yield NoticeEvent(level="warning", message=notice)
             functions = function_tools(self._tools, self._tools.available(), calls)
             if functions:
@@ -367,16 +372,23 @@ class DeskChatKitServer(ChatKitServer[RequestContext]):
             return False
         return True
 
-    def _tool_notices(self) -> list[str]:
+    def _tool_notices(self, thread: ThreadMetadata) -> list[str]:
+        """What is wrong with the tool servers that this thread has not been told yet.
+
+        Told once per thread and problem (not on every message); a problem that goes away
+        and comes back is told again.
+        """
         assert self._tools is not None
-        notices = [
-            f"The tool server “{state.name}” is {state.describe()}; this answer is given "
-            "without its tools."
+        problems = {
+            state.name: f"The tool server “{state.name}” is {state.describe()}; answers go on "
+            "without its tools until it is back."
             for state in self._tools.unavailable()
-        ]
+        }
         if self._tools.config_error:
-            notices.append(f"{self._tools.config_error}. The tool servers stay as they were.")
-        return notices
+            problems[""] = f"{self._tools.config_error}. The tool servers stay as they were."
+        told = thread.metadata.get(NOTICED) or {}
+        thread.metadata[NOTICED] = {name: _problem_key(text) for name, text in problems.items()}
+        return [text for name, text in problems.items() if told.get(name) != _problem_key(text)]
 
 
 def _count(
@@ -407,6 +419,11 @@ def _cut_short_answer(
     if not ending.complete and reply.last_message is not None:
         return ThreadItemReplacedEvent(item=marked_incomplete(reply.last_message))
     return None
+
+
+def _problem_key(notice: str) -> str:
+    """A notice without its retry countdown, which changes while the problem stays the same."""
+    return notice.split("; trying again in", 1)[0]
 
 
 def _title_from(message: UserMessageItem) -> str:

@@ -73,3 +73,14 @@ def add_to_thread(thread: ThreadMetadata, used: TokenUsage, answer_id: str | Non
         **thread.metadata,
         "usage": {**asdict(_from(current) + used), "answers": answers},
     }
+
+
+def thread_usage(thread: ThreadMetadata) -> dict[str, Any]:
+    """A thread's usage as clients get it: ``total`` and ``answers`` (by assistant item id)."""
+    current = thread.metadata.get("usage")
+    current = current if isinstance(current, dict) else {}
+    answers = current.get("answers") if isinstance(current.get("answers"), dict) else {}
+    return {
+        "total": asdict(_from(current)),
+        "answers": {answer: asdict(_from(used)) for answer, used in answers.items()},
+    }

@@ -89,6 +89,8 @@ class _Connection:
         self._broken: str | None = None
         self.settled = asyncio.Event()
         """Set once an attempt to connect has ended, connected or failed."""
+        self.started = asyncio.Event()
+        """Set once the first attempt has ended, and never cleared."""
         self.task = asyncio.create_task(self._run(), name=f"tool-server-{server.name}")
 
     def stop(self) -> None:
@@ -124,6 +126,7 @@ class _Connection:
                     self._session = session
                     self.state = ServerState(self.server.name, "connected", tools)
                     self.settled.set()
+                    self.started.set()
                     log.info("tool server %s: %s", self.server.name, self.state.describe())
                     attempt = 0
                     reason = await self._keep(session)
@@ -140,6 +143,7 @@ class _Connection:
             if not self._reconnect:
                 self.state = ServerState(self.server.name, "failed", error=reason)
                 self.settled.set()
+                self.started.set()
                 return
             delay = RECONNECT_DELAYS[min(attempt, len(RECONNECT_DELAYS) - 1)]
             attempt += 1
@@ -147,6 +151,7 @@ class _Connection:
                 self.server.name, "failed", error=f"{reason}; trying again in {delay:g} s"
             )
             self.settled.set()
+            self.started.set()
             log.warning("tool server %s unavailable: %s", self.server.name, self.state.error)
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
@@ -312,6 +317,18 @@ class ToolHub:
             for c in self._connections.values()
             if c.state.status == "connected"
         ]
+
+    async def wait_started(self, seconds: float) -> None:
+        """Wait (at most ``seconds``) for servers still on their first connection attempt.
+
+        The first message after start-up then has the tools a moment later rather than never;
+        a server that takes longer is reported unavailable for that turn, as starting.
+        """
+        waiting = [c.started.wait() for c in self._connections.values() if not c.started.is_set()]
+        if waiting:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(seconds):
+                    await asyncio.gather(*waiting)
 
     def unavailable(self) -> list[ServerState]:
         """The enabled servers a turn cannot use right now, with why."""

@@ -24,7 +24,7 @@ from backend.store.approvals import ApprovalStore
 from backend.store.login_tokens import UsedLoginTokens
 from backend.tokens import TokenAuthority
 from backend.tools.hub import ToolHub
-from backend.web import chatkit_route, pages_route, simple_chat_route, tools_route
+from backend.web import chatkit_route, pages_route, simple_chat_route, tools_route, usage_route
 from backend.web.access_log import AccessLog
 from backend.web.auth import token_user
 from backend.web.error_handlers import install_error_handlers
@@ -91,6 +91,7 @@ def create_app(
     app.include_router(simple_chat_route.router)
     app.include_router(pages_route.router)
     app.include_router(tools_route.router)
+    app.include_router(usage_route.router)
     app.add_middleware(RequestGuard, settings=live_settings.current)
     app.add_middleware(AccessLog, metrics=metrics)  # outermost: sees every answer, 421s too
 

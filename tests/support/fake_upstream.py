@@ -17,6 +17,13 @@ Faults are chosen by a marker in the last user message:
 ``[bench:N:R]``: N words at R words/s (0: as fast as possible), each word the wall-clock time
 (``time.time_ns()``) at which it was sent, so a client can measure relay latency.
 A key starting with ``sk-bad`` is always refused with 401.
+
+Tool calls, thoughts and usage are scripted by ``fake_turns`` (``[tool:NAME {json}]``,
+``[then]``, ``[loop:…]``, ``[reason]``, ``[noid]``). A model whose name contains ``gemini``
+gets Gemini's Chat Completions quirks: parallel calls in one chunk without ``index``, a
+``thought_signature`` that must come back (else a 400 whose body is a JSON array, as Gemini's),
+thoughts inside ``content`` as ``<thought>…</thought>``, and usage on every chunk whose
+``completion_tokens`` leave the thoughts out.
 """
 
 from __future__ import annotations
@@ -28,7 +35,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,11 +45,29 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from tests.support.fake_turns import (
+    SEND_TIME,
+    THOUGHTS,
+    Call,
+    Usage,
+    answer_text,
+    next_calls,
+    read_request,
+    text_of,
+    wants_thoughts,
+    words,
+)
+from tests.support.fake_turns import (
+    XSS_REPLY as XSS_REPLY,  # the tests' import of it
+)
+
 MODELS = ["fake-gpt", "fake-gemini", "fake-mini"]
-XSS_REPLY = 'Here: <img src=x onerror="window.__xss=1"> and <script>window.__xss=2</script> done.'
-_HIDDEN = "Hidden context for the agent"
-SEND_TIME = "@T@"
 _SEND_TIME = SEND_TIME.encode()
+MISSING_SIGNATURE = (
+    "Function call is missing a thought_signature in functionCall parts. This is required for "
+    "tools to work correctly, and missing thought_signature may lead to degraded model "
+    "performance."
+)
 
 
 @dataclass
@@ -62,60 +87,15 @@ class UpstreamState:
     streams_finished: int = 0
     streams_abandoned: int = 0
     """Streams whose client went away before the reply was complete."""
+    usages: list[Usage] = field(default_factory=list)
+    """What each completed response billed, in order."""
 
     def user_texts(self) -> list[str]:
-        return [_last_user_text(_conversation(r.body)) for r in self.requests if r.body]
+        return [read_request(r.body).last_user for r in self.requests if r.body]
 
 
-def _text_of(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "".join(part.get("text", "") for part in content if isinstance(part, dict))
-    return ""
-
-
-def _conversation(body: dict[str, Any]) -> list[tuple[str, str]]:
-    """(role, text) pairs of what the model was sent, system/instructions excluded."""
-    messages = body.get("messages")
-    if messages is None:
-        raw_input = body.get("input", [])
-        messages = (
-            [{"role": "user", "content": raw_input}] if isinstance(raw_input, str) else raw_input
-        )
-    pairs = []
-    for message in messages:
-        role = message.get("role")
-        if role in ("user", "assistant"):
-            pairs.append((role, _text_of(message.get("content"))))
-    return pairs
-
-
-def _last_user_text(pairs: list[tuple[str, str]]) -> str:
-    users = [text for role, text in pairs if role == "user" and not text.startswith(_HIDDEN)]
-    return users[-1] if users else ""
-
-
-def _reply_for(pairs: list[tuple[str, str]], instructions: str) -> str:
-    users = [text for role, text in pairs if role == "user" and not text.startswith(_HIDDEN)]
-    replies = [text for role, text in pairs if role == "assistant"]
-    last = users[-1] if users else ""
-    if "[xss]" in last:
-        return XSS_REPLY
-    if match := re.search(r"\[bench:(\d+):(\d+)\]", last):
-        return " ".join(SEND_TIME for _ in range(int(match.group(1))))
-    if match := re.search(r"\[words:(\d+)\]", last):
-        return " ".join(f"w{i}" for i in range(int(match.group(1))))
-    if "[slow]" in last:
-        return " ".join(f"slow{i}" for i in range(40))
-    if "[instructions]" in last:
-        return f"My instructions are: {instructions}"
-    earlier = f"Earlier you said: {users[-2]}." if len(users) > 1 else "This is our first exchange."
-    return f"You said: {last}. {earlier} I have seen {len(replies)} earlier replies."
-
-
-def _words(text: str) -> list[str]:
-    return re.findall(r"\S+\s*", text) or [text]
+def _gemini_mode(body: dict[str, Any]) -> bool:
+    return "gemini" in str(body.get("model", "")).lower()
 
 
 def _error(status: int, message: str, code: str, headers: dict[str, str] | None = None) -> Response:
@@ -217,8 +197,7 @@ class FakeUpstream:
         port = request.client.port if request.client else 0
         self.state.requests.append(RecordedRequest(request.url.path, authorization, body, port))
         key = authorization.removeprefix("Bearer ").strip()
-        pairs = _conversation(body)
-        last = _last_user_text(pairs)
+        last = read_request(body).last_user
         if (
             key.startswith("sk-bad")
             or "[401]" in last
@@ -290,14 +269,17 @@ class FakeUpstream:
         body, last, failure = await self._admit(request)
         if failure is not None:
             return failure
-        reply = _reply_for(_conversation(body), str(body.get("instructions") or ""))
-        frames = self._responses_frames(body, reply)
+        frames = self._responses_frames(body)
         return StreamingResponse(self._paced(last, frames), media_type="text/event-stream")
 
-    async def _responses_frames(self, body: dict[str, Any], reply: str) -> AsyncIterator[bytes]:
+    async def _responses_frames(self, body: dict[str, Any]) -> AsyncIterator[bytes]:
+        conversation = read_request(body)
+        calls = next_calls(conversation)
+        reply = "" if calls else answer_text(conversation, str(body.get("instructions") or ""))
+        thought = wants_thoughts(body, conversation.last_user) and not conversation.outputs
         response_id = f"resp_{uuid.uuid4().hex}"
-        item_id = f"msg_{uuid.uuid4().hex}"
         sequence = 0
+        output: list[dict[str, Any]] = []
 
         def event(kind: str, **payload: Any) -> bytes:
             nonlocal sequence
@@ -305,8 +287,7 @@ class FakeUpstream:
             sequence += 1
             return f"event: {kind}\ndata: {json.dumps(data)}\n\n".encode()
 
-        def response(status: str, output: list[dict[str, Any]]) -> dict[str, Any]:
-            words = len(_words(reply))
+        def response(status: str, usage: Usage | None = None) -> dict[str, Any]:
             return {
                 "id": response_id,
                 "object": "response",
@@ -317,32 +298,96 @@ class FakeUpstream:
                 "parallel_tool_calls": True,
                 "tool_choice": "auto",
                 "tools": [],
-                "usage": {
-                    "input_tokens": 10,
-                    "output_tokens": words,
-                    "total_tokens": 10 + words,
-                    "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
-                    "output_tokens_details": {"reasoning_tokens": 0},
-                }
-                if status == "completed"
-                else None,
+                "usage": None
+                if usage is None
+                else {
+                    "input_tokens": usage.input,
+                    "output_tokens": usage.output,
+                    "total_tokens": usage.input + usage.output,
+                    "input_tokens_details": {"cached_tokens": usage.cached},
+                    "output_tokens_details": {"reasoning_tokens": usage.reasoning},
+                },
             }
 
-        text_part = {"type": "output_text", "text": "", "annotations": []}
-        message = {"id": item_id, "type": "message", "role": "assistant", "status": "in_progress"}
-        yield event("response.created", response=response("in_progress", []))
-        yield event("response.output_item.added", output_index=0, item={**message, "content": []})
-        where = {"item_id": item_id, "output_index": 0, "content_index": 0}
-        yield event("response.content_part.added", **where, part=text_part)
-        for word in _words(reply):
-            yield event("response.output_text.delta", **where, delta=word, logprobs=[])
-        yield event("response.output_text.done", **where, text=reply, logprobs=[])
-        done_part = {**text_part, "text": reply}
-        yield event("response.content_part.done", **where, part=done_part)
-        done_message = {**message, "status": "completed", "content": [done_part]}
-        yield event("response.output_item.done", output_index=0, item=done_message)
-        if "[truncate]" not in _last_user_text(_conversation(body)):
-            yield event("response.completed", response=response("completed", [done_message]))
+        yield event("response.created", response=response("in_progress"))
+        if thought:
+            item_id = f"rs_{uuid.uuid4().hex}"
+            where = {"item_id": item_id, "output_index": len(output)}
+            item = {"id": item_id, "type": "reasoning", "summary": []}
+            yield event("response.output_item.added", output_index=len(output), item=item)
+            for index, text in enumerate(THOUGHTS):
+                part = {"type": "summary_text", "text": ""}
+                yield event(
+                    "response.reasoning_summary_part.added", **where, summary_index=index, part=part
+                )
+                for word in words(text):
+                    yield event(
+                        "response.reasoning_summary_text.delta",
+                        **where,
+                        summary_index=index,
+                        delta=word,
+                    )
+                yield event(
+                    "response.reasoning_summary_text.done", **where, summary_index=index, text=text
+                )
+                yield event(
+                    "response.reasoning_summary_part.done",
+                    **where,
+                    summary_index=index,
+                    part={**part, "text": text},
+                )
+            item = {**item, "summary": [{"type": "summary_text", "text": t} for t in THOUGHTS]}
+            yield event("response.output_item.done", output_index=len(output), item=item)
+            output.append(item)
+        for call in calls:
+            item_id = f"fc_{uuid.uuid4().hex}"
+            item = {
+                "id": item_id,
+                "type": "function_call",
+                "call_id": f"call_{uuid.uuid4().hex[:24]}",
+                "name": call.name,
+                "arguments": "",
+                "status": "in_progress",
+            }
+            where = {"item_id": item_id, "output_index": len(output)}
+            yield event("response.output_item.added", output_index=len(output), item=item)
+            yield event("response.function_call_arguments.delta", **where, delta=call.arguments)
+            yield event(
+                "response.function_call_arguments.done",
+                **where,
+                name=call.name,
+                arguments=call.arguments,
+            )
+            item = {**item, "arguments": call.arguments, "status": "completed"}
+            yield event("response.output_item.done", output_index=len(output), item=item)
+            output.append(item)
+        if reply:
+            item_id = f"msg_{uuid.uuid4().hex}"
+            text_part = {"type": "output_text", "text": "", "annotations": []}
+            message = {
+                "id": item_id,
+                "type": "message",
+                "role": "assistant",
+                "status": "in_progress",
+            }
+            index = len(output)
+            yield event(
+                "response.output_item.added", output_index=index, item={**message, "content": []}
+            )
+            where = {"item_id": item_id, "output_index": index, "content_index": 0}
+            yield event("response.content_part.added", **where, part=text_part)
+            for word in words(reply):
+                yield event("response.output_text.delta", **where, delta=word, logprobs=[])
+            yield event("response.output_text.done", **where, text=reply, logprobs=[])
+            done_part = {**text_part, "text": reply}
+            yield event("response.content_part.done", **where, part=done_part)
+            done_message = {**message, "status": "completed", "content": [done_part]}
+            yield event("response.output_item.done", output_index=index, item=done_message)
+            output.append(done_message)
+        if "[truncate]" not in conversation.last_user:
+            usage = Usage.of(body, reply + "".join(c.arguments for c in calls), thought)
+            self.state.usages.append(usage)
+            yield event("response.completed", response=response("completed", usage))
 
     # Chat Completions API
 
@@ -350,36 +395,122 @@ class FakeUpstream:
         body, last, failure = await self._admit(request)
         if failure is not None:
             return failure
-        messages = body.get("messages", [])
-        instructions = next(
-            (_text_of(m.get("content")) for m in messages if m.get("role") == "system"), ""
-        )
-        reply = _reply_for(_conversation(body), instructions)
-        frames = self._chat_frames(body, reply)
+        if _gemini_mode(body) and _signature_missing(read_request(body)):
+            return JSONResponse(
+                [
+                    {
+                        "error": {
+                            "code": 400,
+                            "message": MISSING_SIGNATURE,
+                            "status": "INVALID_ARGUMENT",
+                        }
+                    }
+                ],
+                status_code=400,
+            )
+        frames = self._chat_frames(body)
         return StreamingResponse(self._paced(last, frames), media_type="text/event-stream")
 
-    async def _chat_frames(self, body: dict[str, Any], reply: str) -> AsyncIterator[bytes]:
+    async def _chat_frames(self, body: dict[str, Any]) -> AsyncIterator[bytes]:
+        conversation = read_request(body)
+        messages = body.get("messages", [])
+        instructions = next(
+            (text_of(m.get("content")) for m in messages if m.get("role") == "system"), ""
+        )
+        calls = next_calls(conversation)
+        reply = "" if calls else answer_text(conversation, instructions)
+        thought = wants_thoughts(body, conversation.last_user) and not conversation.outputs
+        gemini = _gemini_mode(body)
         base = {
             "id": f"chatcmpl-{uuid.uuid4().hex}",
             "object": "chat.completion.chunk",
             "created": int(time.time()),
             "model": body.get("model"),
         }
+        usage = Usage.of(body, reply + "".join(c.arguments for c in calls), thought)
 
         def chunk(delta: dict[str, Any], finish: str | None = None) -> bytes:
             choice = {"index": 0, "delta": delta, "finish_reason": finish}
-            return f"data: {json.dumps({**base, 'choices': [choice]})}\n\n".encode()
+            data: dict[str, Any] = {**base, "choices": [choice]}
+            if gemini:
+                data["usage"] = _chat_usage(usage, gemini)  # Gemini repeats it on every chunk
+            return f"data: {json.dumps(data)}\n\n".encode()
 
         yield chunk({"role": "assistant", "content": ""})
-        for word in _words(reply):
+        if thought and gemini:
+            marked = {"extra_content": {"google": {"thought": True}}}
+            yield chunk({"content": f"<thought>{THOUGHTS[0]}", **marked})
+            yield chunk({"content": f" {THOUGHTS[1]}", **marked})
+            first, *rest = words(reply) if reply else [""]
+            yield chunk({"content": f"</thought>{first}"})
+            reply_words = rest
+        else:
+            reply_words = words(reply) if reply else []
+        if calls:
+            for frame in _chat_calls(calls, gemini, "[noid]" in conversation.last_user, chunk):
+                yield frame
+        for word in reply_words:
             yield chunk({"content": word})  # a "delta" frame
-        if "[truncate]" not in _last_user_text(_conversation(body)):
-            yield chunk({}, finish="stop")
+        if "[truncate]" not in conversation.last_user:
+            self.state.usages.append(usage)
+            yield chunk({}, finish="tool_calls" if calls else "stop")
         if (body.get("stream_options") or {}).get("include_usage"):
-            words = len(_words(reply))
-            usage = {"prompt_tokens": 10, "completion_tokens": words, "total_tokens": 10 + words}
-            yield f"data: {json.dumps({**base, 'choices': [], 'usage': usage})}\n\n".encode()
+            data = {**base, "choices": [], "usage": _chat_usage(usage, gemini)}
+            yield f"data: {json.dumps(data)}\n\n".encode()
         yield b"data: [DONE]\n\n"
+
+
+def _chat_calls(calls: list[Call], gemini: bool, no_id: bool, chunk: Any) -> Iterator[bytes]:
+    """Tool call chunks: OpenAI's (an index each, arguments streamed after the name) or
+    Gemini's (all in one chunk, no index, the thought signature on the first)."""
+    ids = [f"call_{uuid.uuid4().hex[:24]}" for _ in calls]
+    if gemini:
+        parts = []
+        for position, call in enumerate(calls):
+            part: dict[str, Any] = {
+                "type": "function",
+                "function": {"name": call.name, "arguments": call.arguments},
+            }
+            if not no_id:
+                part["id"] = ids[position]
+            if position == 0:
+                part["extra_content"] = {"google": {"thought_signature": f"sig-{ids[0]}"}}
+            parts.append(part)
+        yield chunk({"tool_calls": parts})
+        return
+    for index, call in enumerate(calls):
+        start = {"name": call.name, "arguments": ""}
+        yield chunk(
+            {
+                "tool_calls": [
+                    {"index": index, "id": ids[index], "type": "function", "function": start}
+                ]
+            }
+        )
+        yield chunk({"tool_calls": [{"index": index, "function": {"arguments": call.arguments}}]})
+
+
+def _chat_usage(usage: Usage, gemini: bool) -> dict[str, Any]:
+    """Gemini's ``completion_tokens`` leave thoughts out; they are in ``total_tokens`` only."""
+    completion = usage.output - usage.reasoning if gemini else usage.output
+    answer: dict[str, Any] = {
+        "prompt_tokens": usage.input,
+        "completion_tokens": completion,
+        "total_tokens": usage.input + usage.output,
+        "prompt_tokens_details": {"cached_tokens": usage.cached},
+    }
+    if not gemini:
+        answer["completion_tokens_details"] = {"reasoning_tokens": usage.reasoning}
+    return answer
+
+
+def _signature_missing(conversation: Any) -> bool:
+    """Gemini 3 refuses a replayed call that lost the signature it was sent with."""
+    first = conversation.calls_replayed[:1]
+    if not first:
+        return False
+    google = (first[0].get("extra_content") or {}).get("google") or {}
+    return not google.get("thought_signature")
 
 
 def main() -> None:

@@ -26,6 +26,7 @@ import sys
 from pathlib import Path
 
 from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
 
 server = MCPServer(os.environ.get("MCP_TEST_NAME", "test-tools"))
 
@@ -63,7 +64,7 @@ async def slow(seconds: float) -> str:
 def fail(message: str) -> str:
     """Always fails with the given message."""
     _record("fail", message=message)
-    raise ValueError(message)
+    raise ToolError(message)  # other exceptions reach the client as "Error executing tool"
 
 
 @server.tool()
@@ -85,7 +86,7 @@ async def wait_for(name: str) -> str:
     """Answer once the file NAME exists in the test's folder."""
     _record("wait_for", name=name)
     marker = Path(os.environ["MCP_TEST_DIR"], name)
-    while not marker.exists():
+    while not await asyncio.to_thread(marker.exists):  # noqa: ASYNC110 (another process writes it)
         await asyncio.sleep(0.05)
     return f"{name} is there"
 

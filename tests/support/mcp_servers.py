@@ -1,4 +1,4 @@
-"""Running ``tests/support/mcp_server.py``: its ``mcp.json`` entries, its HTTP modes, its call log."""
+"""Running ``tests/support/mcp_server.py``: its ``mcp.json`` entries, HTTP modes and call log."""
 
 from __future__ import annotations
 

@@ -46,6 +46,19 @@ class Reply:
     def errors(self) -> list[dict[str, Any]]:
         return self.of_type("error")
 
+    @property
+    def notices(self) -> list[str]:
+        return [event["message"] for event in self.of_type("notice")]
+
+    def done_items(self, kind: str) -> list[dict[str, Any]]:
+        """Items of this type as they ended in this stream (done, or replaced whole)."""
+        return [
+            event["item"]
+            for event in self.events
+            if event.get("type") in ("thread.item.done", "thread.item.replaced")
+            and event["item"]["type"] == kind
+        ]
+
 
 def parse_sse(raw: str) -> list[dict[str, Any]]:
     events = []
@@ -97,6 +110,11 @@ class DeskClient:
 
     def list_items(self, thread_id: str, **params: Any) -> Reply:
         return self.chatkit({"type": "items.list", "params": {"thread_id": thread_id, **params}})
+
+    def custom_action(self, thread_id: str, item_id: str, action: dict[str, Any]) -> Reply:
+        """What ChatKit.js sends when a widget's button is clicked."""
+        params = {"thread_id": thread_id, "item_id": item_id, "action": action}
+        return self.chatkit({"type": "threads.custom_action", "params": params})
 
 
 def user_input(text: str) -> dict[str, Any]:
