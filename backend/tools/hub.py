@@ -108,7 +108,9 @@ class _Connection:
             raise ToolUnavailable(self.state.describe())
         try:
             return await session.call_tool(tool, arguments)
-        except _BROKEN:
+        except (*_BROKEN, MCPError) as exc:
+            if isinstance(exc, MCPError) and not _closed(exc):
+                raise
             self.broken("the connection was lost during a call")
             raise ToolUnavailable(f"the tool server “{self.server.name}” stopped") from None
 
@@ -230,7 +232,7 @@ def _explain(exc: BaseException) -> str:
         return str(exc)
     if isinstance(exc, TimeoutError):
         return f"it did not start within {CONNECT_TIMEOUT_SECONDS:g} seconds"
-    if isinstance(exc, _BROKEN) or (isinstance(exc, MCPError) and "closed" in str(exc).lower()):
+    if isinstance(exc, _BROKEN) or (isinstance(exc, MCPError) and _closed(exc)):
         return "it exited or closed the connection"
     if isinstance(exc, httpx2.HTTPStatusError):
         return f"it answered HTTP {exc.response.status_code}"
@@ -238,6 +240,11 @@ def _explain(exc: BaseException) -> str:
         return f"it cannot be reached ({type(exc).__name__})"
     message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+
+
+def _closed(error: MCPError) -> bool:
+    """The session's transport ended (the server exited or went away), not a tool's error."""
+    return "closed" in str(error).lower()
 
 
 def _stderr_path(log_dir: Path, name: str) -> Path:

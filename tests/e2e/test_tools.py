@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.conftest import client_for
@@ -20,6 +21,7 @@ from tests.support.desk_process import DeskProcess, base_env
 from tests.support.fake_upstream import FakeUpstream
 from tests.support.mcp_servers import McpHttpServer, calls, stdio_entry, write_mcp_json
 from tests.support.sse_client import DeskClient, Reply
+from tests.support.waiting import wait_until
 
 MAX_STEPS = 4
 
@@ -238,3 +240,352 @@ def test_turn_log_and_metrics_count_tools_and_tokens(
     assert turn["tool_calls"] == 1 and turn["input_tokens"] > 0 and "cached_tokens" in turn
     metrics = client.http.get("/metrics").text
     assert "chatkit_desk_tool_calls_total{" in metrics
+
+
+# Approvals
+
+
+def card_of(reply: Reply) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The approval card in a reply, and its Allow and Deny actions by decision."""
+    [card] = reply.done_items("widget")
+    buttons = card["widget"]["children"][-1]["children"]
+    return card, {b["onClickAction"]["payload"]["decision"]: b["onClickAction"] for b in buttons}
+
+
+def click(client: DeskClient, thread_id: str, card: dict[str, Any], action: dict) -> Reply:
+    return client.custom_action(thread_id, card["id"], action)
+
+
+def test_a_call_that_needs_approval_waits_for_allow_then_runs_once(
+    client: DeskClient, tools_dir: Path
+) -> None:
+    marker = uuid.uuid4().hex[:8]
+    asked = client.create_thread(f"Please {call('ask__echo', text=marker)}")
+    thread_id = asked.thread_id
+
+    [task] = tasks_of(asked)
+    assert task["status_indicator"] == "none" and "Waiting for your approval" in task["content"]
+    card, actions = card_of(asked)
+    assert "Run ask › echo?" in json.dumps(card["widget"], ensure_ascii=False)
+    assert marker in json.dumps(card["widget"])
+    assert asked.assistant_items == []
+    assert runs_of(tools_dir / "ask", "echo", marker) == []
+
+    allowed = click(client, thread_id, card, actions["allow"])
+    assert allowed.errors == []
+    [decided] = allowed.done_items("widget")
+    assert "Allowed" in json.dumps(decided["widget"]) and "onClickAction" not in json.dumps(
+        decided["widget"]
+    )
+    assert allowed.assistant_text == f"Tool results: ask__echo → {marker}."
+    assert len(runs_of(tools_dir / "ask", "echo", marker)) == 1
+
+    again = click(client, thread_id, card, actions["allow"])  # a double click
+    assert again.errors == [] and again.assistant_items == []
+    assert len(runs_of(tools_dir / "ask", "echo", marker)) == 1
+
+    items = client.list_items(thread_id, order="asc").body["data"]
+    assert [i["type"] for i in items] == [
+        "user_message",
+        "workflow",
+        "widget",
+        "assistant_message",
+    ]
+    [stored_task] = items[1]["workflow"]["tasks"]
+    assert stored_task["content"] == f'{{"text":"{marker}"}}\n→ {marker}'
+    assert "Allowed" in json.dumps(items[2]["widget"])
+
+
+def test_deny_tells_the_model_the_user_refused(client: DeskClient, tools_dir: Path) -> None:
+    marker = uuid.uuid4().hex[:8]
+    asked = client.create_thread(call("ask__echo", text=marker))
+    card, actions = card_of(asked)
+
+    denied = click(client, asked.thread_id, card, actions["deny"])
+
+    assert "Denied" in json.dumps(denied.done_items("widget")[0]["widget"])
+    assert denied.assistant_text.startswith("Tool results: ask__echo → The user refused")
+    assert runs_of(tools_dir / "ask", "echo", marker) == []
+
+
+def test_an_approval_in_another_users_thread_is_not_found(
+    client: DeskClient, tool_desk: DeskProcess, user: str, tools_dir: Path
+) -> None:
+    marker = uuid.uuid4().hex[:8]
+    asked = client.create_thread(call("ask__echo", text=marker))
+    card, actions = card_of(asked)
+
+    stranger = client_for(tool_desk, user + "-mallory")
+    answer = click(stranger, asked.thread_id, card, actions["allow"])
+
+    assert answer.status == 404 and answer.events == []
+    assert runs_of(tools_dir / "ask", "echo", marker) == []
+    allowed = click(client, asked.thread_id, card, actions["allow"])  # still the owner's to decide
+    assert allowed.assistant_text == f"Tool results: ask__echo → {marker}."
+
+
+def test_a_new_message_instead_of_a_choice_leaves_the_call_not_run(
+    client: DeskClient, tools_dir: Path
+) -> None:
+    marker = uuid.uuid4().hex[:8]
+    asked = client.create_thread(call("ask__echo", text=marker))
+    card, actions = card_of(asked)
+
+    moved_on = client.add_message(asked.thread_id, "never mind")
+    assert "Not run" in json.dumps(moved_on.done_items("widget")[0]["widget"])
+    [task] = moved_on.done_items("workflow")[0]["workflow"]["tasks"]
+    assert "Not run" in task["content"]
+    late = click(client, asked.thread_id, card, actions["allow"])
+    assert late.assistant_items == []
+    assert runs_of(tools_dir / "ask", "echo", marker) == []
+
+
+def test_parallel_calls_each_get_a_card_and_the_run_goes_on_after_the_last(
+    client: DeskClient, tools_dir: Path
+) -> None:
+    marker = uuid.uuid4().hex[:8]
+    asked = client.create_thread(
+        call("ask__echo", text=f"one-{marker}") + call("ask__echo", text=f"two-{marker}")
+    )
+    cards = asked.done_items("widget")
+    assert len(cards) == 2
+    first = click(client, asked.thread_id, cards[0], card_of_widget(cards[0])["allow"])
+    assert first.assistant_items == []  # the other call is still waiting
+    second = click(client, asked.thread_id, cards[1], card_of_widget(cards[1])["deny"])
+    assert second.assistant_text.startswith(f"Tool results: ask__echo → one-{marker}; ")
+    assert "The user refused" in second.assistant_text
+    assert [c["arguments"]["text"] for c in runs_of(tools_dir / "ask", "echo", marker)] == [
+        f"one-{marker}"
+    ]
+
+
+def card_of_widget(card: dict[str, Any]) -> dict[str, Any]:
+    buttons = card["widget"]["children"][-1]["children"]
+    return {b["onClickAction"]["payload"]["decision"]: b["onClickAction"] for b in buttons}
+
+
+def test_a_pending_approval_survives_a_restart(
+    tools_dir: Path, upstream: FakeUpstream, user: str
+) -> None:
+    desk = start_desk(tools_dir, upstream, "gemini")  # Gemini: the thought signature must survive
+    marker = uuid.uuid4().hex[:8]
+    try:
+        asked = client_for(desk, user).create_thread(call("ask__echo", text=marker))
+        card, actions = card_of(asked)
+    finally:
+        desk.kill()  # kill -9: nothing is saved on the way out
+    desk.start()
+    try:
+        allowed = click(client_for(desk, user), asked.thread_id, card, actions["allow"])
+        assert allowed.errors == []
+        assert allowed.assistant_text == f"Tool results: ask__echo → {marker}."
+        assert len(runs_of(tools_dir / "ask", "echo", marker)) == 1
+    finally:
+        desk.stop()
+
+
+# Gemini's wire quirks
+
+
+def test_gemini_calls_without_an_id_still_run(
+    tools_dir: Path, upstream: FakeUpstream, user: str, request: pytest.FixtureRequest
+) -> None:
+    desk = request.getfixturevalue("gemini_tool_desk")
+    marker = uuid.uuid4().hex[:8]
+    reply = client_for(desk, user).create_thread(
+        f"[noid] {call('t__echo', text=marker)}{call('t__add', a=1, b=1)}"
+    )
+    assert reply.errors == []
+    assert reply.assistant_text == f"Tool results: t__echo → {marker}; t__add → 2."
+
+
+def test_the_fake_gemini_refuses_a_replayed_call_without_its_signature(
+    upstream: FakeUpstream,
+) -> None:
+    """The check the Gemini tests rely on is real: a lost signature is a 400 (a JSON array)."""
+    call_without_signature = {
+        "id": "call_1",
+        "type": "function",
+        "function": {"name": "t__echo", "arguments": "{}"},
+    }
+    body = {
+        "model": "fake-gemini",
+        "stream": True,
+        "messages": [
+            {"role": "user", "content": call("t__echo")},
+            {"role": "assistant", "content": None, "tool_calls": [call_without_signature]},
+            {"role": "tool", "tool_call_id": "call_1", "content": "{}"},
+        ],
+    }
+    answer = httpx.post(f"{upstream.base_url}/chat/completions", json=body, timeout=30)
+    assert answer.status_code == 400
+    assert "thought_signature" in answer.json()[0]["error"]["message"]
+
+
+@pytest.fixture(scope="module")
+def gemini_tool_desk(tools_dir: Path, upstream: FakeUpstream) -> Iterator[DeskProcess]:
+    desk = start_desk(tools_dir, upstream, "gemini", CHATKIT_DESK_REASONING_SUMMARY="auto")
+    yield desk
+    desk.stop()
+
+
+@pytest.fixture(scope="module")
+def openai_reasoning_desk(tools_dir: Path, upstream: FakeUpstream) -> Iterator[DeskProcess]:
+    desk = start_desk(
+        tools_dir,
+        upstream,
+        "openai",
+        CHATKIT_DESK_REASONING_SUMMARY="auto",
+        CHATKIT_DESK_REASONING_EFFORT="low",
+    )
+    yield desk
+    desk.stop()
+
+
+# Reasoning
+
+
+@pytest.mark.parametrize("desk_name", ["openai_reasoning_desk", "gemini_tool_desk"])
+def test_thoughts_stream_into_a_reasoning_workflow_before_the_answer(
+    desk_name: str, user: str, upstream: FakeUpstream, request: pytest.FixtureRequest
+) -> None:
+    client = client_for(request.getfixturevalue(desk_name), user)
+    reply = client.create_thread("[reason] what is two plus two")
+
+    [thoughts] = [w for w in reply.done_items("workflow") if w["workflow"]["type"] == "reasoning"]
+    said = " ".join(task["content"] for task in thoughts["workflow"]["tasks"])
+    assert "Weighing what was asked first." in said
+    assert "<thought>" not in reply.assistant_text and "Weighing" not in reply.assistant_text
+    assert reply.assistant_text.startswith("You said: [reason] what is two plus two.")
+    kinds = [e["item"]["type"] for e in reply.of_type("thread.item.added")]
+    assert kinds.index("workflow") < kinds.index("assistant_message")
+
+    items = client.list_items(reply.thread_id, order="asc").body["data"]
+    assert [i["type"] for i in items] == ["user_message", "workflow", "assistant_message"]
+    usage = client.http.get(f"/api/threads/{reply.thread_id}/usage").json()["total"]
+    assert usage["reasoning_tokens"] == upstream.state.usages[-1].reasoning == 7
+    assert usage["output_tokens"] == upstream.state.usages[-1].output
+
+
+def test_without_the_setting_no_thoughts_are_asked_for_or_shown(
+    client: DeskClient, upstream: FakeUpstream
+) -> None:
+    reply = client.create_thread("[reason] quick one")
+
+    assert reply.done_items("workflow") == []
+    body = upstream.state.requests[-1].body
+    assert "reasoning" not in body and "extra_body" not in body
+
+
+def test_the_reasoning_settings_reach_the_provider(
+    user: str, upstream: FakeUpstream, openai_reasoning_desk: DeskProcess
+) -> None:
+    client_for(openai_reasoning_desk, user).create_thread("hello")
+    assert upstream.state.requests[-1].body["reasoning"] == {"effort": "low", "summary": "auto"}
+
+
+# Servers that fail, and mcp.json edited while the server runs
+
+
+def tool_servers(client: DeskClient) -> dict[str, Any]:
+    answer = client.http.get("/api/tools")
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def status_of(client: DeskClient, name: str) -> str | None:
+    servers = {s["name"]: s for s in tool_servers(client)["servers"]}
+    return servers[name]["status"] if name in servers else None
+
+
+def test_a_server_that_cannot_start_is_told_once_per_thread_and_the_chat_goes_on(
+    tmp_path: Path, upstream: FakeUpstream, user: str
+) -> None:
+    write_mcp_json(
+        tmp_path / "mcp.json",
+        {"gone": {"command": "no-such-mcp-server-xyz"}, "t": stdio_entry(tmp_path / "t")},
+    )
+    desk = start_desk(tmp_path, upstream, "openai")
+    try:
+        client = client_for(desk, user)
+        first = client.create_thread("hello [tool:t__add {\"a\": 1, \"b\": 1}]")
+
+        [notice] = first.notices
+        assert "“gone”" in notice and "'no-such-mcp-server-xyz' was not found" in notice
+        assert first.done_items("widget")  # t still works (it asks first: the default)
+        again = client.add_message(first.thread_id, "hello again")
+        assert again.notices == [] and again.assistant_text.startswith("You said: hello again")
+        assert len(client.create_thread("another chat").notices) == 1
+        gone = next(s for s in tool_servers(client)["servers"] if s["name"] == "gone")
+        assert gone["status"] == "failed" and "was not found" in gone["error"]
+    finally:
+        desk.stop()
+
+
+def test_a_remote_server_that_goes_away_is_reconnected_when_it_is_back(
+    tmp_path: Path, upstream: FakeUpstream, user: str
+) -> None:
+    web = McpHttpServer(tmp_path / "web").__enter__()
+    write_mcp_json(tmp_path / "mcp.json", {"web": web.entry(requireApproval="never")})
+    desk = start_desk(tmp_path, upstream, "gemini")
+    client = client_for(desk, user)
+    try:
+        wait_until(lambda: status_of(client, "web") == "connected", "web to connect")
+        web.stop()
+        broken = client.create_thread(call("web__echo", text="anyone?"))
+        assert broken.errors == []
+        assert broken.assistant_text == (
+            "Tool results: web__echo → web › echo could not be run: the tool server “web” "
+            "stopped.."
+        )
+
+        web.__enter__()  # the same port again
+        wait_until(lambda: status_of(client, "web") == "connected", "web to be reconnected")
+        back = client.create_thread(call("web__echo", text="back"))
+        assert back.assistant_text == "Tool results: web__echo → back."
+    finally:
+        desk.stop()
+        web.stop()
+
+
+def test_editing_mcp_json_applies_without_a_restart(
+    tmp_path: Path, upstream: FakeUpstream, user: str
+) -> None:
+    config = write_mcp_json(tmp_path / "mcp.json", {})
+    desk = start_desk(tmp_path, upstream, "openai")
+    client = client_for(desk, user)
+    try:
+        assert tool_servers(client)["servers"] == []
+        write_mcp_json(config, {"extra": stdio_entry(tmp_path / "x", requireApproval="never")})
+        wait_until(lambda: status_of(client, "extra") == "connected", "the new server to connect")
+        reply = client.create_thread(call("extra__add", a=20, b=22))
+        assert reply.assistant_text == "Tool results: extra__add → 42."
+
+        config.write_text('{"mcpServers": {"extra": {"command": 5}}}')
+        wait_until(lambda: tool_servers(client)["config_error"], "the bad file to be noticed")
+        error = tool_servers(client)["config_error"]
+        assert "extra" in error and "command" in error
+        kept = client.create_thread(call("extra__add", a=1, b=2))
+        assert kept.assistant_text == "Tool results: extra__add → 3."  # the last good servers
+        assert any("command" in notice for notice in kept.notices)
+
+        write_mcp_json(config, {})
+        wait_until(lambda: status_of(client, "extra") is None, "the server to be removed")
+        gone = client.create_thread(call("extra__add", a=1, b=2))
+        assert gone.done_items("workflow") == []
+    finally:
+        desk.stop()
+
+
+def test_a_bad_mcp_json_at_start_up_still_serves_chats(
+    tmp_path: Path, upstream: FakeUpstream, user: str
+) -> None:
+    (tmp_path / "mcp.json").write_text('{"mcpServers": {"files": {"args": ["x"]}}')
+    desk = start_desk(tmp_path, upstream, "openai")
+    try:
+        reply = client_for(desk, user).create_thread("hello")
+        assert reply.assistant_text.startswith("You said: hello")
+        [notice] = reply.notices
+        assert "mcp.json" in notice
+    finally:
+        desk.stop()
