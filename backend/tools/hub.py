@@ -100,6 +100,8 @@ class _Connection:
     def broken(self, reason: str) -> None:
         """A call found the connection dead: reconnect now rather than at the next ping."""
         self._broken = reason
+        self._session = None
+        self.state = ServerState(self.server.name, "connecting")
         self._wake.set()
 
     async def call(self, tool: str, arguments: dict[str, Any]) -> CallToolResult:
