@@ -12,12 +12,15 @@ runs interleaved rounds of every scenario against every target and prints median
 * 200 concurrent streams paced at 50 tokens/s: errors, complete replies, p95 relay latency;
 * cold start of ``chatkit-desk serve`` to a 200 on ``/health``, and the time to first delta of
   the first message after start; idle RSS and CPU of tray + server after one conversation,
-  beside the RSS of their libraries alone (``bench/idle_floor.py``).
+  beside the RSS of their libraries alone (``bench/idle_floor.py``);
+* what a tool call adds over the tool's own time, beside a bare MCP call
+  (``bench/tool_round_trip.py``).
 
 After the table, one verdict line per target of issue 12, against the floor or baseline measured
 in the same run (``verdicts``). ``python3 scripts/bench.py [--rounds N] [--also DIR]``: ``--also``
 runs ChatKit Desk from another source tree too (e.g. ``git worktree add /tmp/before main``), so a
-change is measured before and after in one run. Figures only: nothing here fails on a timing,
+change is measured before and after in one run (with a verdict: a plain text turn, no tool
+servers configured, no slower than in that tree). Figures only: nothing here fails on a timing,
 and a missed target does not change the exit code.
 """
 
@@ -41,6 +44,7 @@ from pathlib import Path
 
 import jwt
 
+from bench import tool_round_trip
 from bench.sse_load import StreamResult, stream
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -513,9 +517,15 @@ def main() -> None:
         desk = next(t for t in targets if t.name == DESK_OPENAI)
         cold = cold_start(procs, upstream, desk.headers)
         trays = {tree: idle_tray(procs, upstream, desk.headers, tree) for tree in trees}
+        tools = tool_round_trip.run(procs, upstream, procs.tmp / "tools", 10 * args.rounds)
     finally:
         procs.stop_all()
     report(targets, figures, cold, trays)
+    print()
+    print("\n".join(tool_round_trip.report(tools)))
+    for tree in trees[1:]:
+        print()
+        print("\n".join(against_before(figures, tree_label(tree))))
 
 
 def long_thread_cell(figures: Figures) -> str:
@@ -634,6 +644,30 @@ def verdicts(figures: dict[str, Figures], tray: Idle | None, tree: str = "") -> 
     else:  # measured with the tray on the OpenAI path
         lines.append(IDLE.verdict("OpenAI", tray.rss_mb, tray.floor_mb, "the libraries alone"))
     return [line.replace("verdict:", f"verdict{tree}:", 1) for line in lines]
+
+
+NO_SLOWER = 1.05
+"""Issue 13: a text turn with no tool servers is no slower than before (within 5 %, noise)."""
+
+
+def against_before(figures: dict[str, Figures], before: str) -> list[str]:
+    """This tree beside another (``--also``): a plain text turn, no tool servers configured."""
+    med = statistics.median
+    lines = []
+    for desk in (DESK_OPENAI, DESK_GEMINI):
+        now, then = figures[desk], figures[desk + before]
+        for what, unit, mine, theirs in (
+            ("time to first delta", "ms", med(now.ttfd_ms), med(then.ttfd_ms)),
+            ("relay p50", "ms", med(now.relay_p50_ms), med(then.relay_p50_ms)),
+            ("CPU per delta", "µs", med(now.cpu_us_per_delta), med(then.cpu_us_per_delta)),
+        ):
+            met = mine <= theirs * NO_SLOWER
+            lines.append(
+                f"verdict: text turn, no tool servers, {what} ({desk}): {mine:.2f} {unit} vs "
+                f"{theirs:.2f} {unit}{before}: {mine / theirs:.2f}× (target ≤ {NO_SLOWER:g}×): "
+                f"{'met' if met else 'NOT met'}"
+            )
+    return lines
 
 
 if __name__ == "__main__":
