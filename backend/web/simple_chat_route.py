@@ -2,8 +2,10 @@
 
 In: ``{"type": "conversation.item.create", "conversation_id"?: ..., "item": {user message}}``.
 Out (SSE): ``response.delta`` frames, ``conversation.item.created`` with the assistant's item,
-then ``response.done`` naming the conversation; a failure is a ``response.error`` frame. The
-conversation is a ChatKit thread: the same one ``/chatkit`` lists.
+then ``response.done`` naming the conversation; a failure is a ``response.error`` frame, a
+notice (a tool server is unavailable) ``response.notice``, and a tool call that waits for the
+user's approval ``response.approval_required`` (deciding needs a ChatKit UI). The conversation is
+a ChatKit thread: the same one ``/chatkit`` lists.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from chatkit.types import (
     AssistantMessageItem,
     ErrorEvent,
     InferenceOptions,
+    NoticeEvent,
     StreamingReq,
     ThreadAddUserMessageParams,
     ThreadCreatedEvent,
@@ -27,6 +30,7 @@ from chatkit.types import (
     ThreadsCreateReq,
     UserMessageInput,
     UserMessageTextContent,
+    WidgetItem,
 )
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
@@ -121,6 +125,22 @@ async def simple_chat(
             ):
                 yield sse.frame(
                     {"type": "conversation.item.created", "item": _simple_item(event.item)}
+                )
+            elif isinstance(event, NoticeEvent):
+                yield sse.frame({"type": "response.notice", "data": {"message": event.message}})
+            elif isinstance(event, ThreadItemDoneEvent) and isinstance(event.item, WidgetItem):
+                yield sse.frame(
+                    {
+                        "type": "response.approval_required",
+                        "data": {
+                            "conversation_id": conversation_id,
+                            "item_id": event.item.id,
+                            "message": (
+                                f"{event.item.copy_text} — open this conversation in a ChatKit "
+                                "UI (the built-in page shows it) to allow or deny the call."
+                            ),
+                        },
+                    }
                 )
             elif isinstance(event, ErrorEvent):
                 yield sse.frame(

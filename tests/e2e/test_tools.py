@@ -589,3 +589,20 @@ def test_a_bad_mcp_json_at_start_up_still_serves_chats(
         assert "mcp.json" in notice
     finally:
         desk.stop()
+
+
+def test_the_simple_protocol_says_when_a_call_waits_for_approval(
+    client: DeskClient, tools_dir: Path
+) -> None:
+    marker = uuid.uuid4().hex[:8]
+    message = {"type": "message", "role": "user"}
+    message["content"] = [{"type": "input_text", "text": call("ask__echo", text=marker)}]
+    reply = client.simple({"type": "conversation.item.create", "item": message})
+
+    [waiting] = reply.of_type("response.approval_required")
+    assert "ask › echo" in waiting["data"]["message"] and marker in waiting["data"]["message"]
+    thread_id = waiting["data"]["conversation_id"]
+    assert reply.of_type("response.done")[0]["data"]["conversation_id"] == thread_id
+    card = client.list_items(thread_id).body["data"][0]
+    assert card["id"] == waiting["data"]["item_id"] and card["type"] == "widget"
+    assert runs_of(tools_dir / "ask", "echo", marker) == []
