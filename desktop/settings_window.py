@@ -1,10 +1,11 @@
-"""The settings window: provider, keys, models, instructions, port and origins.
+"""The settings window: provider, keys, models, instructions, port and origins, tool servers.
 
 Save checks everything first and shows each problem under its field; nothing is written until
 all of it is valid. Keys go to the keyring, the rest to ``settings.json`` (which the running
-server re-reads on every turn), and only a new host or port restarts the server. The keyring is
-used through ``keyring_thread``, as it may take a while: the form waits, disabled, while Save
-writes to it.
+server re-reads on every turn), and only a new host or port restarts the server. The Tools tab
+is the exception: it writes ``mcp.json`` as soon as a server changes (``desktop.tools_tab``).
+The keyring is used through ``keyring_thread``, as it may take a while: the form waits,
+disabled, while Save writes to it.
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ from desktop.reasoning_panel import ReasoningPanel, checked_steps
 from desktop.status_panel import StatusPanel
 from desktop.style import STYLE_SHEET, restyle
 from desktop.supervisor import ServerSupervisor
+from desktop.tools_tab import ToolsTab
 
 RESTART_FIELDS = ("host", "port")
 WEB_CLIENTS = (
@@ -141,6 +143,10 @@ class SettingsWindow(QWidget):
         self.tabs.addTab(self._provider_tab(), "Provider")
         self.tabs.addTab(self._instructions_tab(), "Instructions")
         self.tabs.addTab(self._server_tab(), "Server")
+        self.tools_tab = ToolsTab(
+            self.data_dir, lambda: self._settings.mcp_config_file, supervisor, commands
+        )
+        self.tabs.addTab(self.tools_tab, "Tools")
 
         self.message = QLabel()
         self.message.setWordWrap(True)
@@ -275,6 +281,7 @@ class SettingsWindow(QWidget):
         self.autostart_check.setChecked(self._autostart.is_enabled())
         self.autostart_check.blockSignals(False)
         self.keyring_note.refresh()
+        self.tools_tab.load()
         self._clear_errors()
         self.message.clear()
 
