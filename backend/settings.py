@@ -80,8 +80,9 @@ class Settings(BaseSettings):
     """The tool servers' file (``mcp.json``); default: ``mcp.json`` in the data dir."""
     max_tool_steps: int = Field(10, ge=1, le=100)
     """How many times in one turn the model may call tools before it must answer."""
-    reasoning_effort: Literal["minimal", "low", "medium", "high"] | None = None
-    """For reasoning models: how hard the model thinks (none set: the model's default)."""
+    reasoning_effort: Literal["none", "minimal", "low", "medium", "high"] | None = None
+    """For reasoning models: how hard the model thinks (unset: the model's default; "none":
+    no reasoning, for the models that can answer without)."""
     reasoning_summary: Literal["auto", "concise", "detailed"] | None = None
     """Show the model's thinking before the answer: OpenAI's reasoning summaries (this level of
     detail), Gemini's thoughts (any value turns them on)."""

@@ -25,6 +25,10 @@ if TYPE_CHECKING:  # the settings' model is loaded by a command, not by the idle
     from backend.settings import Settings
 
 
+TRAY_SUBJECT = "chatkit-desk-tray"
+TRAY_TOKEN_TTL_SECONDS = 3600
+
+
 class CommandFailed(Exception):
     """The command could not be done; the message says why, for a notification."""
 
@@ -66,6 +70,10 @@ class DeskCommands:
     def copy_access_token(self, report: Report) -> None:
         self._signed(self._copy_token, report)
 
+    def api_token(self, report: Report) -> None:
+        """A short-lived token for the tray's own calls to the server (``/api/tools``)."""
+        self._signed(self._tray_token, report)
+
     def copy_frontend_url(self) -> str:
         url = self.frontend_url()
         QGuiApplication.clipboard().setText(url)
@@ -95,6 +103,11 @@ class DeskCommands:
         token = authority.issue(DEFAULT_SUBJECT, parse_duration(DEFAULT_TTL))
         QGuiApplication.clipboard().setText(token)
         return "Copied an access token (valid for 30 days) — keep it private"
+
+    @staticmethod
+    def _tray_token(settings: Settings, authority: TokenAuthority) -> str:
+        """Its own subject, so its polls never count against a person's rate limit."""
+        return authority.issue(TRAY_SUBJECT, TRAY_TOKEN_TTL_SECONDS)
 
     def _signed(self, command: SignedCommand, report: Report) -> None:
         """Run ``command`` with the token authority, once the signing secret has been read."""

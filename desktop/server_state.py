@@ -20,6 +20,8 @@ class ServerStatus:
     """The URL when running, the reason when in error, empty otherwise."""
     note: str = ""
     """When running: the provider and model, or that no key is set."""
+    tools_in_use: tuple[str, ...] = ()
+    """When running: the tools a turn is calling right now (``server › tool``), from ``/health``."""
 
     @property
     def summary(self) -> str:
@@ -33,6 +35,14 @@ class ServerStatus:
         return "Stopped"
 
     @property
+    def tools_line(self) -> str:
+        """What a turn is doing besides talking: "Using tool: files › read_file"."""
+        if not self.tools_in_use:
+            return ""
+        label = "Using tool" if len(self.tools_in_use) == 1 else "Using tools"
+        return f"{label}: {', '.join(self.tools_in_use)}"
+
+    @property
     def tooltip(self) -> str:
-        lines = ["ChatKit Desk", self.summary, self.note]
+        lines = ["ChatKit Desk", self.summary, self.note, self.tools_line]
         return "\n".join(line for line in lines if line)

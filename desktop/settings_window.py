@@ -1,10 +1,11 @@
-"""The settings window: provider, keys, models, instructions, port and origins.
+"""The settings window: provider, keys, models, instructions, port and origins, tool servers.
 
 Save checks everything first and shows each problem under its field; nothing is written until
 all of it is valid. Keys go to the keyring, the rest to ``settings.json`` (which the running
-server re-reads on every turn), and only a new host or port restarts the server. The keyring is
-used through ``keyring_thread``, as it may take a while: the form waits, disabled, while Save
-writes to it.
+server re-reads on every turn), and only a new host or port restarts the server. The Tools tab
+is the exception: it writes ``mcp.json`` as soon as a server changes (``desktop.tools_tab``).
+The keyring is used through ``keyring_thread``, as it may take a while: the form waits,
+disabled, while Save writes to it.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPlainTextEdit,
     QPushButton,
+    QScrollArea,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -53,9 +55,11 @@ from desktop.field_error import FieldError
 from desktop.icons import app_icon
 from desktop.keyring_note import KeyringNote
 from desktop.provider_panel import ProviderPanel
+from desktop.reasoning_panel import ReasoningPanel, checked_steps
 from desktop.status_panel import StatusPanel
 from desktop.style import STYLE_SHEET, restyle
 from desktop.supervisor import ServerSupervisor
+from desktop.tools_tab import ToolsTab
 
 RESTART_FIELDS = ("host", "port")
 WEB_CLIENTS = (
@@ -83,6 +87,15 @@ def store_keys(keys: dict[Provider, str], data_dir: Path) -> StoredKeys:
             return StoredKeys(saved, provider, str(exc))
         saved.append(provider)
     return StoredKeys(saved)
+
+
+def _scrolling(page: QWidget) -> QScrollArea:
+    """A tab that scrolls rather than squeezes its rows on a small screen."""
+    area = QScrollArea()
+    area.setWidgetResizable(True)
+    area.setFrameShape(QScrollArea.Shape.NoFrame)
+    area.setWidget(page)
+    return area
 
 
 @dataclass(frozen=True)
@@ -130,6 +143,10 @@ class SettingsWindow(QWidget):
         self.tabs.addTab(self._provider_tab(), "Provider")
         self.tabs.addTab(self._instructions_tab(), "Instructions")
         self.tabs.addTab(self._server_tab(), "Server")
+        self.tools_tab = ToolsTab(
+            self.data_dir, lambda: self._settings.mcp_config_file, supervisor, commands
+        )
+        self.tabs.addTab(self.tools_tab, "Tools")
 
         self.message = QLabel()
         self.message.setWordWrap(True)
@@ -150,7 +167,7 @@ class SettingsWindow(QWidget):
         layout.addWidget(self.load_problem)
         layout.addWidget(self.tabs, 1)
         layout.addLayout(bottom)
-        self.resize(640, 600)
+        self.resize(660, 680)
         self.load()
 
     # Building the tabs
@@ -164,6 +181,7 @@ class SettingsWindow(QWidget):
             for provider in secrets.PROVIDERS
         }
         self.keyring_note = KeyringNote()
+        self.reasoning_panel = ReasoningPanel()
 
         tab = QWidget()
         layout = QVBoxLayout(tab)
@@ -173,8 +191,9 @@ class SettingsWindow(QWidget):
         for panel in self.panels.values():
             layout.addWidget(panel)
         layout.addWidget(self.keyring_note)
+        layout.addWidget(self.reasoning_panel)
         layout.addStretch(1)
-        return tab
+        return _scrolling(tab)
 
     def _instructions_tab(self) -> QWidget:
         self.instructions_edit = QPlainTextEdit()
@@ -250,6 +269,9 @@ class SettingsWindow(QWidget):
         self.provider_combo.setCurrentIndex(self.provider_combo.findData(settings.provider))
         self.panels["openai"].load(settings.openai_model, settings.openai_base_url)
         self.panels["gemini"].load(settings.gemini_model, settings.gemini_base_url)
+        self.reasoning_panel.load(
+            settings.reasoning_effort, settings.reasoning_summary, settings.max_tool_steps
+        )
         self.instructions_edit.setPlainText(settings.instructions)
         self.port_edit.setText(str(settings.port))
         self.origins_edit.setPlainText("\n".join(settings.allowed_origins))
@@ -259,6 +281,7 @@ class SettingsWindow(QWidget):
         self.autostart_check.setChecked(self._autostart.is_enabled())
         self.autostart_check.blockSignals(False)
         self.keyring_note.refresh()
+        self.tools_tab.load()
         self._clear_errors()
         self.message.clear()
 
@@ -289,6 +312,7 @@ class SettingsWindow(QWidget):
             "allowed_origins": origins,
             "web_client": self.web_client_combo.currentData(),
             "tray_starts_server": self.starts_server_check.isChecked(),
+            **self.reasoning_panel.values(),
         }
 
     @Slot()
@@ -369,6 +393,11 @@ class SettingsWindow(QWidget):
                 errors["port"] = (
                     f"Port {values['port']} is in use by another program; choose another."
                 )
+        steps = checked_steps(values["max_tool_steps"])
+        if isinstance(steps, str):
+            errors["max_tool_steps"] = steps
+        else:
+            values["max_tool_steps"] = steps
         if not values["instructions"]:
             errors["instructions"] = "The instructions cannot be empty (Reset to default?)."
         for provider in secrets.PROVIDERS:
@@ -427,6 +456,7 @@ class SettingsWindow(QWidget):
             "gemini_key": (self.panels["gemini"].key_error, 0),
             "openai_model": (self.panels["openai"].model_error, 0),
             "gemini_model": (self.panels["gemini"].model_error, 0),
+            "max_tool_steps": (self.reasoning_panel.steps_error, 0),
             "instructions": (self.instructions_error, 1),
             "port": (self.port_error, 2),
             "allowed_origins": (self.origins_error, 2),

@@ -338,7 +338,9 @@ class ServerSupervisor(QObject):
                 log.info("/health answers again")
             self._failed_checks = 0
             self._health = health
-            self._set_status(ServerState.RUNNING, self._url(), _describe(health))
+            self._set_status(
+                ServerState.RUNNING, self._url(), _describe(health), _tools_in_use(health)
+            )
         else:
             self._failed_checks += 1
             log.warning(
@@ -363,7 +365,7 @@ class ServerSupervisor(QObject):
         self._running_since = time.monotonic()
         self._health_timer.start(self._health_interval_ms)
         log.info("the server is ready after %.1f s", self._running_since - self._launched_at)
-        self._set_status(ServerState.RUNNING, self._url(), _describe(health))
+        self._set_status(ServerState.RUNNING, self._url(), _describe(health), _tools_in_use(health))
 
     @Slot()
     def _startup_timed_out(self) -> None:
@@ -385,8 +387,14 @@ class ServerSupervisor(QObject):
         assert self._server_url is not None
         return self._server_url
 
-    def _set_status(self, state: ServerState, detail: str = "", note: str = "") -> None:
-        status = ServerStatus(state, detail, note)
+    def _set_status(
+        self,
+        state: ServerState,
+        detail: str = "",
+        note: str = "",
+        tools_in_use: tuple[str, ...] = (),
+    ) -> None:
+        status = ServerStatus(state, detail, note, tools_in_use)
         if status != self._status:
             log.debug("status: %s", status.summary)
             self._status = status
@@ -405,3 +413,11 @@ def _describe(health: dict[str, object]) -> str:
     if not health.get("key_configured"):
         return f"No {label} API key is set — add one in Settings"
     return f"{label}, model {health.get('model', '?')}"
+
+
+def _tools_in_use(health: dict[str, object]) -> tuple[str, ...]:
+    """The tools a turn is calling; an older server's answer has none."""
+    names = health.get("tools_in_use")
+    if not isinstance(names, list):
+        return ()
+    return tuple(str(name) for name in names)

@@ -97,7 +97,7 @@ def create_app(
 
     @app.get("/health")
     async def health(request: Request) -> dict[str, object]:
-        return health_payload(settings_of(request), keys, ready=True)
+        return health_payload(settings_of(request), keys, ready=True, tools_in_use=tools.running())
 
     @app.get("/metrics", response_model=None, dependencies=[Depends(token_user)])
     async def prometheus_metrics() -> Response:

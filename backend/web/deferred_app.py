@@ -51,7 +51,7 @@ class DeferredApp:
         self._early_health = RequestGuard(self._health, settings=settings)
 
     async def _health(self, scope: Scope, receive: Receive, send: Send) -> None:
-        payload = health_payload(settings_of(scope), self._keys, ready=False)
+        payload = health_payload(settings_of(scope), self._keys, ready=False, tools_in_use=[])
         await JSONResponse(payload)(scope, receive, send)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -3,8 +3,10 @@
 ``python stub_server.py DATA_DIR`` listens on the port in ``DATA_DIR/settings.json`` and answers
 ``GET /health`` as the real server does, with ``"ready": false`` until a file ``ready`` appears
 in ``DATA_DIR``: the real server is ready a few seconds after it starts, too soon and too
-unpredictably for a test of what the tray shows meanwhile. Like the real one, it says where it
-listens in its runtime file and stops when its standard input ends.
+unpredictably for a test of what the tray shows meanwhile. Its ``tools_in_use`` are the lines
+of ``DATA_DIR/tools-in-use``, so a test can say a turn is calling a tool without a model. Like
+the real one, it says where it listens in its runtime file and stops when its standard input
+ends.
 """
 
 from __future__ import annotations
@@ -26,7 +28,9 @@ class Health(http.server.BaseHTTPRequestHandler):
         if self.path != HEALTH_PATH:
             self.send_error(404)
             return
-        body = json.dumps(health_answer((data_dir / "ready").exists())).encode()
+        tools_file = data_dir / "tools-in-use"
+        tools = tools_file.read_text().splitlines() if tools_file.exists() else []
+        body = json.dumps(health_answer((data_dir / "ready").exists(), tools_in_use=tools)).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))

@@ -164,6 +164,50 @@ def test_save_round_trip_through_the_keyring(
     assert "keyring" in caplog.text and "round-trip" not in caplog.text, "no key in the log"
 
 
+def test_reasoning_and_tool_steps_round_trip(
+    qtbot: QtBot, window: SettingsWindow, data_dir: Path
+) -> None:
+    panel = window.reasoning_panel
+    assert panel.effort_combo.currentData() is None, "the model's default to begin with"
+    assert panel.summary_combo.currentData() is None
+    assert panel.steps_edit.text() == "10"
+    panel.effort_combo.setCurrentIndex(panel.effort_combo.findData("high"))
+    panel.summary_combo.setCurrentIndex(panel.summary_combo.findData("detailed"))
+    panel.steps_edit.setText(" 25 ")
+
+    assert save(qtbot, window) is True
+
+    saved = json.loads((data_dir / "settings.json").read_text())
+    assert saved["reasoning_effort"] == "high" and saved["reasoning_summary"] == "detailed"
+    assert saved["max_tool_steps"] == 25
+    reopen(qtbot, window)
+    assert panel.effort_combo.currentData() == "high"
+    assert panel.summary_combo.currentData() == "detailed"
+    assert panel.steps_edit.text() == "25"
+
+    panel.effort_combo.setCurrentIndex(panel.effort_combo.findData("none"))
+    panel.summary_combo.setCurrentIndex(panel.summary_combo.findData(None))
+    assert save(qtbot, window) is True
+    saved = json.loads((data_dir / "settings.json").read_text())
+    assert saved["reasoning_effort"] == "none" and saved["reasoning_summary"] is None
+
+
+@pytest.mark.parametrize("typed", ["0", "101", "ten", ""])
+def test_tool_steps_out_of_range_are_an_inline_error(
+    window: SettingsWindow, data_dir: Path, typed: str
+) -> None:
+    before = (data_dir / "settings.json").read_bytes()
+    window.tabs.setCurrentIndex(2)
+    window.reasoning_panel.steps_edit.setText(typed)
+
+    assert window.save() is False
+
+    assert "from 1 to 100" in window.reasoning_panel.steps_error.text()
+    assert shown(window.reasoning_panel.steps_error)
+    assert window.tabs.currentIndex() == 0
+    assert (data_dir / "settings.json").read_bytes() == before
+
+
 def test_the_window_opens_and_responds_while_the_keyring_waits_to_be_unlocked(
     qtbot: QtBot, desk: DeskApp, blocking_keyring: BlockingKeyring
 ) -> None:

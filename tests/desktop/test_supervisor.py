@@ -80,6 +80,39 @@ def test_the_server_is_starting_until_it_says_it_is_ready(
     assert supervisor.health["ready"] is True
 
 
+def test_the_tools_a_turn_calls_are_in_the_status_while_it_calls_them(
+    qtbot: QtBot, supervisor: ServerSupervisor, data_dir: Path, stub_server: None
+) -> None:
+    (data_dir / "ready").touch()
+    supervisor.start()
+    wait_running(qtbot, supervisor)
+    assert supervisor.status.tools_in_use == ()
+    assert "tool" not in supervisor.status.tooltip
+
+    (data_dir / "tools-in-use").write_text("files › read_file\n")
+    qtbot.waitUntil(lambda: supervisor.status.tools_in_use != (), timeout=START_TIMEOUT_MS)
+    assert supervisor.status.tools_in_use == ("files › read_file",)
+    assert supervisor.status.tooltip.endswith("\nUsing tool: files › read_file")
+
+    (data_dir / "tools-in-use").unlink()
+    qtbot.waitUntil(lambda: supervisor.status.tools_in_use == (), timeout=START_TIMEOUT_MS)
+    assert supervisor.status.state is ServerState.RUNNING
+
+
+def test_the_tooltip_names_every_tool_in_use() -> None:
+    running = ServerStatus(
+        ServerState.RUNNING,
+        "http://127.0.0.1:8765",
+        "OpenAI, model gpt-5-mini",
+        ("files › read_file", "github › search"),
+    )
+    assert running.tooltip == (
+        "ChatKit Desk\nRunning on http://127.0.0.1:8765\nOpenAI, model gpt-5-mini\n"
+        "Using tools: files › read_file, github › search"
+    )
+    assert "Using" not in ServerStatus(ServerState.RUNNING, "http://127.0.0.1:8765").tooltip
+
+
 def test_a_server_that_never_becomes_ready_is_killed_and_restarted(
     qtbot: QtBot, data_dir: Path, stub_server: None
 ) -> None:

@@ -56,6 +56,7 @@ async def test_health_first_then_the_app(tmp_path: Path, memory_keyring: MemoryK
         health = await client.get("/health")
         assert health.status_code == 200 and health.json()["app"] == "chatkit-desk"
         assert health.json()["ready"] is False, "it says it is not ready to chat yet"
+        assert health.json()["tools_in_use"] == [], "no tool runs before the app has loaded"
         assert (await client.get("/health", headers={"Host": "evil.example"})).status_code == 421
 
         waiting = asyncio.create_task(client.post("/chatkit"))
