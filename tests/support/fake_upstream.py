@@ -304,7 +304,10 @@ class FakeUpstream:
                     "input_tokens": usage.input,
                     "output_tokens": usage.output,
                     "total_tokens": usage.input + usage.output,
-                    "input_tokens_details": {"cached_tokens": usage.cached},
+                    "input_tokens_details": {
+                        "cached_tokens": usage.cached,
+                        "cache_write_tokens": 0,
+                    },
                     "output_tokens_details": {"reasoning_tokens": usage.reasoning},
                 },
             }
