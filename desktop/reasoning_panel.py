@@ -1,8 +1,8 @@
 """How the model works through a turn: its reasoning effort and summary, and its tool steps.
 
 Settings like the others (``settings.json``, applied from the next message); a group of its own
-because they hold for both providers, except the summary, which only OpenAI's Responses API
-streams — the hint says so rather than hiding the field when Gemini is chosen.
+because they hold for both providers. The summary means a different thing on each — OpenAI's
+reasoning summary at that level of detail, Gemini's thoughts at any — and the hint says so.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ class ReasoningPanel(QGroupBox):
         for value, label in SUMMARIES:
             self.summary_combo.addItem(label, value)
         self.summary_combo.setToolTip("A summary of the model's reasoning, shown before the answer")
-        summary_hint = QLabel("OpenAI reasoning models only; Gemini ignores it.")
+        summary_hint = QLabel("OpenAI: its reasoning summary. Gemini: its thoughts (any level).")
         summary_hint.setProperty("role", "hint")
         self.steps_edit = QLineEdit()
         self.steps_edit.setMaximumWidth(120)

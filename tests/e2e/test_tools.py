@@ -508,7 +508,7 @@ def test_a_server_that_cannot_start_is_told_once_per_thread_and_the_chat_goes_on
     desk = start_desk(tmp_path, upstream, "openai")
     try:
         client = client_for(desk, user)
-        first = client.create_thread("hello [tool:t__add {\"a\": 1, \"b\": 1}]")
+        first = client.create_thread('hello [tool:t__add {"a": 1, "b": 1}]')
 
         [notice] = first.notices
         assert "“gone”" in notice and "'no-such-mcp-server-xyz' was not found" in notice
@@ -535,8 +535,7 @@ def test_a_remote_server_that_goes_away_is_reconnected_when_it_is_back(
         broken = client.create_thread(call("web__echo", text="anyone?"))
         assert broken.errors == []
         assert broken.assistant_text == (
-            "Tool results: web__echo → web › echo could not be run: the tool server “web” "
-            "stopped.."
+            "Tool results: web__echo → web › echo could not be run: the tool server “web” stopped.."
         )
 
         web.__enter__()  # the same port again
