@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import configparser
+import threading
 from pathlib import Path
 
 import httpx
@@ -30,6 +31,8 @@ from tests.desktop.helpers import (
 )
 from tests.support.desk_process import TEST_JWT_SECRET
 from tests.support.keyrings import BlockingKeyring, MemoryKeyring
+from tests.support.mcp_servers import release, stdio_entry, write_mcp_json
+from tests.support.sse_client import user_input
 
 
 def test_each_state_has_its_own_icon(qtbot: QtBot) -> None:
@@ -252,3 +255,32 @@ def test_quit_stops_the_server_and_quits(
 
     assert quits == [True]
     assert not pid_alive(pid)
+
+
+def test_the_tooltip_names_a_tool_while_a_turn_runs_it(
+    qtbot: QtBot, desk: DeskApp, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-openai")
+    write_mcp_json(
+        data_dir / "mcp.json", {"t": stdio_entry(data_dir / "t", requireApproval="never")}
+    )
+    desk.supervisor.start()
+    wait_running(qtbot, desk.supervisor)
+    assert desk.tray is not None
+    token = jwt.encode({"sub": "local", "iat": 0, "exp": 2**31}, TEST_JWT_SECRET, "HS256")
+    message = '[tool:t__wait_for {"name": "go"}]'
+    body = {"type": "threads.create", "params": {"input": user_input(message)}}
+    turn = threading.Thread(
+        target=httpx.post,
+        args=(f"http://127.0.0.1:{port_of(data_dir)}/chatkit",),
+        kwargs={"json": body, "headers": {"Authorization": f"Bearer {token}"}, "timeout": 120},
+    )
+    turn.start()
+    try:
+        qtbot.waitUntil(
+            lambda: "Using tool: t › wait_for" in desk.tray.icon.toolTip(), timeout=60_000
+        )
+    finally:
+        release(data_dir / "t", "go")
+        turn.join(120)
+    qtbot.waitUntil(lambda: "Using tool" not in desk.tray.icon.toolTip(), timeout=60_000)
