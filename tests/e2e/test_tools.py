@@ -29,15 +29,16 @@ MAX_STEPS = 4
 @pytest.fixture(scope="module")
 def tools_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """``mcp.json`` with a local server that runs freely (``t``, 3 s per call), one that asks
-    first (``ask``), and a remote one over Streamable HTTP (``web``)."""
+    first (``ask``), a remote one over Streamable HTTP (``web``) and one over SSE (``old``)."""
     folder = tmp_path_factory.mktemp("tools")
-    with McpHttpServer(folder / "web") as web:
+    with McpHttpServer(folder / "web") as web, McpHttpServer(folder / "old", "sse") as old:
         write_mcp_json(
             folder / "mcp.json",
             {
                 "t": stdio_entry(folder / "t", requireApproval="never", timeout=3),
                 "ask": stdio_entry(folder / "ask"),
                 "web": web.entry(requireApproval="never"),
+                "old": old.entry(requireApproval="never"),
             },
         )
         yield folder
@@ -125,6 +126,17 @@ def test_two_calls_in_one_turn_are_two_tasks_of_one_workflow(
     assert titles == [("t › echo", f"a-{marker}"), ("web › add", "3")]
     assert reply.assistant_text == f"Tool results: t__echo → a-{marker}; web__add → 3."
     assert len(runs_of(tools_dir / "t", "echo", marker)) == 1
+
+
+def test_a_server_on_the_older_sse_transport_is_called_too(
+    client: DeskClient, tools_dir: Path
+) -> None:
+    marker = uuid.uuid4().hex[:8]
+    reply = client.create_thread(call("old__echo", text=marker))
+
+    assert [t["title"] for t in tasks_of(reply)] == ["old › echo"]
+    assert reply.assistant_text == f"Tool results: old__echo → {marker}."
+    assert len(runs_of(tools_dir / "old", "echo", marker)) == 1
 
 
 def test_a_chain_of_calls_reaches_an_answer(client: DeskClient, upstream: FakeUpstream) -> None:
