@@ -47,7 +47,7 @@ from backend.chat.reply import AssistantReply, marked_incomplete
 from backend.chat.turns import TurnListener, TurnRecord
 from backend.chat.usage import TokenUsage, add_to_thread
 from backend.chat.waits import Waits, bounded_waits
-from backend.chat.workflows import settle_waiting
+from backend.chat.workflows import ended, settle_waiting
 from backend.context import RequestContext
 from backend.store.approvals import Approval, ApprovalStore, DecidedRun
 from backend.tools.functions import ToolCalls, current_tool_calls, function_tools
@@ -58,6 +58,7 @@ logger = structlog.get_logger("chatkit_desk.chat")
 TITLE_LENGTH = 60
 RUN_CONFIG = RunConfig(tracing_disabled=True)
 NOT_RUN = "Not run: the conversation moved on before you chose."
+STOPPED = "Stopped before it finished: the answer was stopped."
 FIRST_CONNECT_WAIT_SECONDS = 10.0
 """How long a turn waits for tool servers still starting (after start-up or a config change)."""
 NOTICED = "tool_notices"
@@ -149,6 +150,8 @@ class DeskChatKitServer(ChatKitServer[RequestContext]):
         """Keep the tool calls and reasoning of a turn the client left, not only its text."""
         for item in pending_items:
             if isinstance(item, WorkflowItem) and item.workflow.tasks:
+                if item.workflow.type == "custom":
+                    item = ended(item, STOPPED)
                 await self.store.add_thread_item(thread.id, item, context=context)
         await super().handle_stream_cancelled(thread, pending_items, context)
 

@@ -127,20 +127,9 @@ class ToolWorkflow:
         """End the workflow: collapsed, with a summary of what was called."""
         if self.item is None:
             return []
-        for index, task in enumerate(self.item.workflow.tasks):
-            if isinstance(task, CustomTask) and task.status_indicator == "loading":
-                self.item.workflow.tasks[index] = task.model_copy(
-                    update={
-                        "content": f"{task.content}\n✗ The turn ended before this call finished.",
-                        "status_indicator": "complete",
-                    }
-                )
         self.running = 0
-        count = len(self.item.workflow.tasks)
-        title = f"Used {count} tool{'s' if count != 1 else ''}"
-        self.item.workflow.summary = CustomSummary(title=title, icon="bolt")
-        self.item.workflow.expanded = False
-        item, self.item = self.item, None
+        item = ended(self.item, "The turn ended before this call finished.")
+        self.item = None
         if self._resumed:
             return [ThreadItemReplacedEvent(item=item)]
         return [ThreadItemDoneEvent(item=item)]
@@ -226,6 +215,25 @@ class ReasoningWorkflow:
                 item_id=self.item.id, update=WorkflowTaskUpdated(task_index=index, task=task)
             )
         ]
+
+
+def ended(item: WorkflowItem, unfinished: str) -> WorkflowItem:
+    """A tool workflow as it stays once its turn is over: calls still running say ``unfinished``,
+    and it is collapsed under a count of its calls."""
+    done = item.model_copy(deep=True)
+    for index, task in enumerate(done.workflow.tasks):
+        if isinstance(task, CustomTask) and task.status_indicator == "loading":
+            done.workflow.tasks[index] = task.model_copy(
+                update={
+                    "content": f"{task.content}\n✗ {unfinished}",
+                    "status_indicator": "complete",
+                }
+            )
+    count = len(done.workflow.tasks)
+    title = f"Used {count} tool{'s' if count != 1 else ''}"
+    done.workflow.summary = CustomSummary(title=title, icon="bolt")
+    done.workflow.expanded = False
+    return done
 
 
 def settle_waiting(item: WorkflowItem, task_of_call: dict[str, int], note: str) -> WorkflowItem:

@@ -19,8 +19,8 @@ import pytest
 from tests.conftest import client_for
 from tests.support.desk_process import DeskProcess, base_env
 from tests.support.fake_upstream import FakeUpstream
-from tests.support.mcp_servers import McpHttpServer, calls, stdio_entry, write_mcp_json
-from tests.support.sse_client import DeskClient, Reply
+from tests.support.mcp_servers import McpHttpServer, calls, release, stdio_entry, write_mcp_json
+from tests.support.sse_client import DeskClient, Reply, user_input
 from tests.support.waiting import wait_until
 
 MAX_STEPS = 4
@@ -72,8 +72,8 @@ def client(tool_desk: DeskProcess, user: str) -> Iterator[DeskClient]:
     desk_client.close()
 
 
-def call(name: str, **arguments: Any) -> str:
-    return f"[tool:{name} {json.dumps(arguments)}]"
+def call(tool: str, **arguments: Any) -> str:
+    return f"[tool:{tool} {json.dumps(arguments)}]"
 
 
 def tasks_of(reply: Reply) -> list[dict[str, Any]]:
@@ -617,3 +617,34 @@ def test_the_simple_protocol_says_when_a_call_waits_for_approval(
     card = client.list_items(thread_id).body["data"][0]
     assert card["id"] == waiting["data"]["item_id"] and card["type"] == "widget"
     assert runs_of(tools_dir / "ask", "echo", marker) == []
+
+
+def test_stopping_an_answer_during_a_call_keeps_the_call_as_stopped(
+    client: DeskClient, tools_dir: Path
+) -> None:
+    """Stop in a ChatKit UI closes the stream while the tool still runs."""
+    name = f"stop-{uuid.uuid4().hex[:8]}"
+    body = {
+        "type": "threads.create",
+        "params": {"input": user_input(call("t__wait_for", name=name))},
+    }
+    thread_id = None
+    with client.http.stream("POST", "/chatkit", json=body) as answer:
+        for line in answer.iter_lines():
+            event = json.loads(line[5:]) if line.startswith("data:") else {}
+            if event.get("type") == "thread.created":
+                thread_id = event["thread"]["id"]
+            if (event.get("update") or {}).get("type") == "workflow.task.added":
+                break  # the user pressed Stop
+    release(tools_dir / "t", name)
+    assert thread_id is not None
+
+    def stored_task() -> dict[str, Any] | None:
+        items = client.list_items(thread_id).body["data"]
+        workflows = [i for i in items if i["type"] == "workflow"]
+        return workflows[0]["workflow"]["tasks"][0] if workflows else None
+
+    wait_until(stored_task, "the stopped turn's workflow to be stored")
+    task = stored_task()
+    assert task["status_indicator"] == "complete"
+    assert "✗ Stopped" in task["content"]
