@@ -1,8 +1,9 @@
 """The tool servers' connections: made at start-up, kept for the server's life, reconnected.
 
 The server owns its MCP connections (as Claude Desktop does): each configured server gets a task
-that connects it (in the background: ``/health`` never waits for a tool server), lists its tools
-once, keeps the session, pings it now and then, and reconnects with backoff when it dies. The
+that connects it (in the background: ``/health`` never waits for a tool server), lists its tools,
+keeps the session, lists them again every 30 s (which proves it still answers, and picks up a
+changed list without a round trip per turn), and reconnects with backoff when it dies. The
 task that opens a session also closes it, as anyio's transports require. ``mcp.json`` is watched
 while the server runs: a server that was added, changed or removed is connected, reconnected or
 closed without a restart; a file that becomes invalid keeps the last good servers and says why.
@@ -203,11 +204,16 @@ class _Connection:
                 async with asyncio.timeout(PING_INTERVAL_SECONDS):
                     await self._wake.wait()
             except TimeoutError:
-                try:
+                try:  # listing the tools proves it answers, and picks up a changed list
                     async with asyncio.timeout(PING_TIMEOUT_SECONDS):
-                        await session.send_ping()
-                except (TimeoutError, *_BROKEN):
+                        tools = await _all_tools(session)
+                except (TimeoutError, MCPError, *_BROKEN):
                     return "it stopped answering"
+                if tools != self.state.tools:
+                    self.state = ServerState(self.server.name, "connected", tools)
+                    log.info(
+                        "tool server %s: %s (changed)", self.server.name, self.state.describe()
+                    )
                 continue
             if self._stopping:
                 return ""

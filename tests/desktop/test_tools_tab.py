@@ -25,7 +25,7 @@ from tests.support.mcp_servers import SERVER_SCRIPT, McpHttpServer, stdio_entry,
 
 CHECK_TIMEOUT_MS = 60_000
 """A check starts the CLI, which starts the tool server: seconds, more on a busy machine."""
-TEST_TOOLS = ["add", "echo", "environment", "fail", "multiline", "slow", "wait_for"]
+TEST_TOOLS = ["add", "echo", "environment", "fail", "grow", "multiline", "slow", "wait_for"]
 
 
 @pytest.fixture
@@ -306,7 +306,7 @@ def test_connect_and_list_shows_the_tools_of_an_unsaved_server(
 
     qtbot.waitUntil(dialog.check_button.isEnabled, timeout=CHECK_TIMEOUT_MS)
 
-    assert dialog.check_view.message.text() == "✓ tests: connected, 7 tools"
+    assert dialog.check_view.message.text() == f"✓ tests: connected, {len(TEST_TOOLS)} tools"
     assert sorted(dialog.check_view.tool_names()) == TEST_TOOLS
     assert not (data_dir / "mcp.json").exists(), "checking saves nothing"
 
@@ -332,7 +332,7 @@ def test_connect_and_list_a_saved_remote_server(
             lambda: tab.check_view.message.text().startswith(("✓", "✗")),
             timeout=CHECK_TIMEOUT_MS,
         )
-    assert tab.check_view.message.text() == "✓ remote: connected, 7 tools"
+    assert tab.check_view.message.text() == f"✓ remote: connected, {len(TEST_TOOLS)} tools"
     assert sorted(tab.check_view.tool_names()) == TEST_TOOLS
 
 
@@ -354,7 +354,7 @@ def test_a_server_added_in_the_tab_is_connected_by_the_running_server(
     save(dialog)
 
     qtbot.waitUntil(
-        lambda: tab.state_text("files") == "connected · 7 tools", timeout=START_TIMEOUT_MS
+        lambda: tab.state_text("files") == f"connected · {len(TEST_TOOLS)} tools", timeout=START_TIMEOUT_MS
     )
     assert "running server applies it" in tab.message.text()
 

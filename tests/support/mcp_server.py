@@ -11,7 +11,8 @@ transport at ``/sse``). Its tools:
 - ``multiline(lines)``: long multi-line text;
 - ``environment()``: the names of the environment variables it was started with;
 - ``wait_for(name)``: waits until the file ``name`` exists in ``MCP_TEST_DIR`` (a test holds a
-  call open on a condition, never a timer).
+  call open on a condition, never a timer);
+- ``grow(name)``: adds a tool of that name (its list of tools changes while connected).
 
 Every call is appended as one JSON line to ``$MCP_TEST_DIR/calls.jsonl``, so a test can count
 how often a tool really ran. ``MCP_TEST_NAME`` renames the server (several in one file).
@@ -89,6 +90,14 @@ async def wait_for(name: str) -> str:
     while not await asyncio.to_thread(marker.exists):  # noqa: ASYNC110 (another process writes it)
         await asyncio.sleep(0.05)
     return f"{name} is there"
+
+
+@server.tool()
+def grow(name: str) -> str:
+    """Add a tool called NAME, which answers its own name."""
+    _record("grow", name=name)
+    server.add_tool(lambda: name, name=name, description=f"The tool {name}, added later")
+    return f"added {name}"
 
 
 def main(argv: list[str]) -> None:

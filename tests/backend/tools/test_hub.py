@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from backend.tools import hub as hub_module
 from backend.tools.hub import ToolHub, ToolUnavailable
 from tests.support.mcp_servers import stdio_entry, write_mcp_json
 
@@ -140,3 +141,21 @@ async def test_tools_in_use_are_named_while_they_run(hub: ToolHub) -> None:
     with hub.in_use("t › slow"), hub.in_use("t › slow"), hub.in_use("u › echo"):
         assert hub.running() == ["t › slow", "u › echo"]
     assert hub.running() == []
+
+
+async def test_a_changed_list_of_tools_is_seen_at_the_next_check(
+    hub: ToolHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(hub_module, "PING_INTERVAL_SECONDS", 0.2)
+    write_mcp_json(tmp_path / "mcp.json", {"t": stdio_entry(tmp_path / "t")})
+    await until(lambda: states(hub).get("t") == "connected", "t connects")
+
+    await hub.call("t", "grow", {"name": "sprout"})
+
+    await until(lambda: "sprout" in tool_names(hub), "the new tool to be listed")
+    answer = await hub.call("t", "sprout", {})
+    assert answer.content[0].text == "sprout"
+
+
+def tool_names(hub: ToolHub) -> set[str]:
+    return {tool.name for _, tools in hub.available() for tool in tools}
