@@ -354,7 +354,8 @@ def test_a_server_added_in_the_tab_is_connected_by_the_running_server(
     save(dialog)
 
     qtbot.waitUntil(
-        lambda: tab.state_text("files") == f"connected · {len(TEST_TOOLS)} tools", timeout=START_TIMEOUT_MS
+        lambda: tab.state_text("files") == f"connected · {len(TEST_TOOLS)} tools",
+        timeout=START_TIMEOUT_MS,
     )
     assert "running server applies it" in tab.message.text()
 
