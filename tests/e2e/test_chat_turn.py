@@ -901,7 +901,9 @@ def test_a_card_is_drawn_from_its_widget_json_and_never_as_html(page: Page) -> N
               bold: el.querySelector('.w-markdown strong')?.textContent,
               badge: el.querySelector('.w-badge').textContent,
               badgeClass: el.querySelector('.w-badge').className,
-              buttons: [...el.querySelectorAll('button.w-button')].map((b) => [b.textContent, b.disabled]),
+              buttons: [...el.querySelectorAll('button.w-button')].map(
+                (b) => [b.textContent, b.disabled],
+              ),
               rules: el.querySelectorAll('hr').length,
               clicked,
               xss: window.__xss ?? null,
