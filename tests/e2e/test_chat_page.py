@@ -482,6 +482,10 @@ def test_the_developer_page_is_public_and_shows_how_to_connect(openai_desk: Desk
         "http://127.0.0.1:8765/chatkit",
         "domain_pk_localhost_dev",
         "origin_not_allowed",
+        "threads.custom_action",
+        "tool.approval",
+        "Thought for N s",
+        "/api/threads/{thread_id}/usage",
     ):
         assert needed in page, needed
     assert not re.search(r"\bsk-\w|eyJ\w", page), "no keys or tokens in it"

@@ -239,10 +239,10 @@ def test_a_stream_that_ends_without_the_users_item_leaves_no_message_pending(
 
 
 def test_items_of_other_types_are_passed_on_to_be_shown(page: Page) -> None:
-    workflow = {"id": "wf_1", "type": "workflow", "workflow": {"type": "custom", "tasks": []}}
-    turn = play(page, [*new_chat_until_the_answer_starts(), added(workflow)])
-    assert turn["steps"][-1] == [render(workflow)]
-    assert turn["state"]["items"]["wf_1"] == workflow
+    card = {"id": "wd_1", "type": "widget", "widget": {"type": "Card", "children": []}}
+    turn = play(page, [*new_chat_until_the_answer_starts(), done(card)])
+    assert turn["steps"][-1] == [render(card)]
+    assert turn["state"]["items"]["wd_1"] == card
     assert turn["state"]["answerId"] == ANSWER_ID
 
 
@@ -256,6 +256,208 @@ def test_updates_of_unknown_items_or_kinds_change_nothing(page: Page) -> None:
     turn = play(page, [*new_chat_until_the_answer_starts(), unknown_item, unknown_kind])
     assert turn["steps"][-2:] == [[], []]
     assert turn["state"]["items"][ANSWER_ID] == answer_item("")
+
+
+# turn.js: tool calls, reasoning, cards and notices
+
+WORKFLOW_ID = "wf_1"
+ARGS = '{"text":"hi"}'
+
+
+def workflow_item(kind: str = "custom", *tasks: dict[str, Any], **more: Any) -> dict[str, Any]:
+    return {
+        "id": WORKFLOW_ID,
+        "thread_id": THREAD_ID,
+        "type": "workflow",
+        "workflow": {"type": kind, "tasks": list(tasks), "expanded": True, **more},
+    }
+
+
+def tool_task(content: str = ARGS, status: str = "loading") -> dict[str, Any]:
+    return {
+        "type": "custom",
+        "title": "t › echo",
+        "icon": "bolt",
+        "content": content,
+        "status_indicator": status,
+    }
+
+
+def thought_task(content: str) -> dict[str, Any]:
+    return {"type": "thought", "content": content}
+
+
+def task_event(kind: str, index: int, task: dict[str, Any]) -> dict[str, Any]:
+    update = {"type": f"workflow.task.{kind}", "task_index": index, "task": task}
+    return {"type": "thread.item.updated", "item_id": WORKFLOW_ID, "update": update}
+
+
+def used(count: int) -> dict[str, Any]:
+    return {"title": f"Used {count} tool{'s' if count != 1 else ''}", "icon": "bolt"}
+
+
+def test_a_tool_call_runs_as_a_task_of_a_workflow_that_ends_with_a_summary(page: Page) -> None:
+    finished = tool_task(f"{ARGS}\n→ hi", "complete")
+    closed = {
+        **workflow_item("custom", finished),
+        "workflow": {"type": "custom", "tasks": [finished], "expanded": False, "summary": used(1)},
+    }
+    events = [
+        {"type": "thread.created", "thread": thread()},
+        done(user_item()),
+        added(workflow_item()),
+        task_event("added", 0, tool_task()),
+        task_event("updated", 0, finished),
+        done(closed),
+        added(answer_item()),
+        done(answer_item("Tool results: t__echo → hi.")),
+        ENDED,
+    ]
+    steps = play(page, events)["steps"]
+    assert steps[3] == [render(workflow_item(), streaming=True)], "open: it runs"
+    assert steps[4] == [render(workflow_item("custom", tool_task()), batch=True)]
+    assert steps[5] == [render(workflow_item("custom", finished), batch=True)]
+    assert steps[6] == [render(closed, streaming=False)], "closed: its summary says so"
+    assert steps[9] == [], "nothing left open at the end"
+
+
+def test_parallel_calls_are_tasks_in_their_order_whatever_order_they_finish(page: Page) -> None:
+    second = {**tool_task('{"a":1}'), "title": "t › add"}
+    events = [
+        *new_chat_until_the_answer_starts()[:2],
+        added(workflow_item()),
+        task_event("added", 0, tool_task()),
+        task_event("added", 1, second),
+        task_event(
+            "updated", 1, {**second, "content": '{"a":1}\n✗ boom', "status_indicator": "complete"}
+        ),
+    ]
+    turn = play(page, events)
+    tasks = turn["state"]["items"][WORKFLOW_ID]["workflow"]["tasks"]
+    assert [t["title"] for t in tasks] == ["t › echo", "t › add"]
+    assert tasks[0]["status_indicator"] == "loading"
+    assert tasks[1]["content"].endswith("✗ boom")
+
+
+def test_a_workflow_still_open_when_the_stream_ends_no_longer_shows_as_running(
+    page: Page,
+) -> None:
+    events = [
+        *new_chat_until_the_answer_starts()[:2],
+        added(workflow_item()),
+        task_event("added", 0, tool_task()),
+    ]
+    open_flow = workflow_item("custom", tool_task())
+    assert play(page, [*events, STOPPED])["steps"][-1] == [render(open_flow, streaming=False)]
+    ended = play(page, [*events, ENDED])
+    assert ended["steps"][-1] == [render(open_flow, streaming=False)]
+    assert ended["state"]["outcome"] == "done"
+
+
+def test_reasoning_streams_its_thoughts_then_closes_before_the_answer(page: Page) -> None:
+    closed = workflow_item("reasoning", thought_task("Weighing it."), expanded=False)
+    closed["workflow"]["summary"] = {"duration": 2}
+    events = [
+        *new_chat_until_the_answer_starts()[:2],
+        added(workflow_item("reasoning")),
+        task_event("added", 0, thought_task("")),
+        task_event("updated", 0, thought_task("Weighing")),
+        task_event("updated", 0, thought_task("Weighing it.")),
+        done(closed),
+        added(answer_item()),
+    ]
+    steps = play(page, events)["steps"]
+    assert steps[3] == [render(workflow_item("reasoning"), streaming=True)]
+    assert steps[5] == [render(workflow_item("reasoning", thought_task("Weighing")), batch=True)], (
+        "each update carries the whole thought so far"
+    )
+    assert steps[7] == [render(closed, streaming=False)]
+    assert steps[8] == [render(answer_item(), streaming=True)]
+
+
+def test_a_workflow_announced_again_without_tasks_keeps_its_tasks(page: Page) -> None:
+    events = [
+        *new_chat_until_the_answer_starts()[:2],
+        added(workflow_item()),
+        task_event("added", 0, tool_task()),
+        added(workflow_item()),
+    ]
+    turn = play(page, events)
+    assert turn["state"]["items"][WORKFLOW_ID]["workflow"]["tasks"] == [tool_task()]
+
+
+def test_an_approval_click_is_a_turn_of_its_own_that_replaces_the_card_and_answers(
+    page: Page,
+) -> None:
+    action = {"type": "tool.approval", "payload": {"approval_id": "apv_1", "decision": "allow"}}
+    decided = {
+        "id": "wd_1",
+        "thread_id": THREAD_ID,
+        "type": "widget",
+        "widget": {"type": "Card", "children": [{"type": "Badge", "label": "Allowed"}]},
+    }
+    resumed = workflow_item("custom", tool_task(f"{ARGS}\nWaiting for your approval", "none"))
+    ran = workflow_item("custom", tool_task(f"{ARGS}\n→ hi", "complete"))
+    closed = {**ran, "workflow": {**ran["workflow"], "summary": used(1), "expanded": False}}
+    events = [
+        {"type": "thread.item.replaced", "item": decided},
+        {"type": "thread.item.replaced", "item": resumed},
+        {"type": "thread.item.replaced", "item": ran},
+        {"type": "thread.item.replaced", "item": closed},
+        added(answer_item()),
+        done(answer_item("Tool results: t__echo → hi.")),
+        ENDED,
+    ]
+    turn = page.evaluate(
+        """async ({ action, events }) => {
+            const turn = await import('/static/turn.js');
+            const spec = turn.sendAction('thr_1', 'wd_1', action);
+            let { state, actions } = turn.beginTurn(spec);
+            const steps = [actions];
+            for (const event of events) {
+              ({ state, actions } = turn.applyEvent(state, event));
+              steps.push(actions);
+            }
+            return { spec, state, steps };
+        }""",
+        {"action": action, "events": events},
+    )
+    assert turn["spec"]["request"] == {
+        "type": "threads.custom_action",
+        "params": {"thread_id": THREAD_ID, "item_id": "wd_1", "action": action},
+    }
+    steps = turn["steps"]
+    assert steps[0] == [], "no message of the user's to show first, nothing to drop"
+    assert steps[1] == [render(decided)]
+    assert steps[2] == [render(resumed, streaming=True)], "a resumed run goes on: replaced whole"
+    assert steps[3] == [render(ran, streaming=True)]
+    assert steps[4] == [render(closed, streaming=False)]
+    assert steps[6] == [render(answer_item("Tool results: t__echo → hi."), streaming=False)]
+    assert steps[7] == []
+    assert turn["state"]["outcome"] == "done"
+
+
+def test_a_refused_action_has_no_message_to_give_back(page: Page) -> None:
+    turn = page.evaluate(
+        """async () => {
+            const turn = await import('/static/turn.js');
+            const spec = turn.sendAction('thr_1', 'wd_1', { type: 'tool.approval', payload: {} });
+            const { state } = turn.beginTurn(spec);
+            const event = { type: 'turn.failed', message: 'Busy.', allowRetry: false };
+            return turn.applyEvent(state, event);
+        }"""
+    )
+    assert turn["actions"] == [show_error("Busy.", None)]
+    assert turn["state"]["outcome"] == "refused"
+
+
+def test_a_notice_is_passed_on_to_be_shown_and_counts_as_accepted(page: Page) -> None:
+    notice = {"type": "notice", "level": "warning", "message": "“gone” is unavailable."}
+    turn = play(page, [notice, failed("lost", True)])
+    assert turn["steps"][1] == [
+        {"type": "notice", "level": "warning", "title": None, "message": "“gone” is unavailable."}
+    ]
+    assert turn["state"]["outcome"] == "failed", "the request was accepted: not a refusal"
 
 
 # turn.js: Stop
@@ -584,3 +786,138 @@ def test_only_a_thread_id_is_taken_from_the_address(
     page: Page, hash: str, thread_id: str | None
 ) -> None:
     assert call(page, "format.js", "threadFromHash", hash) == thread_id
+
+
+def test_tokens_read_as_one_short_line(page: Page) -> None:
+    usage = {
+        "input_tokens": 1234,
+        "cached_tokens": 1000,
+        "output_tokens": 56,
+        "reasoning_tokens": 7,
+        "requests": 2,
+    }
+    assert (
+        call(page, "format.js", "usageText", usage)
+        == "1,234 in (1,000 cached) · 56 out (7 reasoning) · 2 requests"
+    )
+    plain = {**usage, "cached_tokens": 0, "reasoning_tokens": 0, "requests": 1}
+    assert call(page, "format.js", "usageText", plain) == "1,234 in · 56 out"
+    assert call(page, "format.js", "usageText", {"input_tokens": 0, "output_tokens": 0}) == ""
+    assert call(page, "format.js", "usageText", None) == ""
+
+
+@pytest.mark.parametrize(
+    ("content", "parts"),
+    [
+        ('{"text":"hi"}', {"args": '{"text":"hi"}'}),
+        ('{"text":"hi"}\n→ hi\nthere', {"args": '{"text":"hi"}', "result": "hi\nthere"}),
+        ("{}\n✗ disk on fire", {"args": "{}", "error": "disk on fire"}),
+        ("{}\nWaiting for your approval", {"args": "{}", "waiting": True}),
+        (
+            "{}\n✗ Not run: the conversation moved on",
+            {"args": "{}", "error": "Not run: the conversation moved on"},
+        ),
+    ],
+)
+def test_a_tool_tasks_content_is_its_arguments_then_what_came_of_the_call(
+    page: Page, content: str, parts: dict[str, Any]
+) -> None:
+    assert call(page, "format.js", "toolTaskParts", content) == parts
+
+
+@pytest.mark.parametrize(
+    ("workflow", "running", "heading"),
+    [
+        ({"type": "reasoning", "tasks": []}, True, "Thinking…"),
+        ({"type": "reasoning", "tasks": [], "summary": {"duration": 4}}, False, "Thought for 4 s"),
+        ({"type": "reasoning", "tasks": []}, False, "Thought"),
+        ({"type": "custom", "tasks": [{"content": "{}"}]}, True, "Using tools…"),
+        (
+            {"type": "custom", "tasks": [{}, {}], "summary": {"title": "Used 2 tools"}},
+            False,
+            "Used 2 tools",
+        ),
+        ({"type": "custom", "tasks": [{"content": "{}"}]}, False, "Used 1 tool"),
+        (
+            {
+                "type": "custom",
+                "tasks": [{"content": "{}\nWaiting for your approval"}],
+                "summary": {"title": "Used 1 tool"},
+            },
+            False,
+            "Waiting for your approval",
+        ),
+    ],
+)
+def test_a_workflow_is_headed_the_way_chatkit_js_heads_it(
+    page: Page, workflow: dict[str, Any], running: bool, heading: str
+) -> None:
+    assert call(page, "format.js", "workflowHeading", workflow, running) == heading
+
+
+def test_a_card_is_drawn_from_its_widget_json_and_never_as_html(page: Page) -> None:
+    evil = "<img src=x onerror=window.__xss=1>"
+    widget = {
+        "type": "Card",
+        "children": [
+            {"type": "Title", "value": evil},
+            {"type": "Text", "value": evil, "color": 'secondary" onclick="x'},
+            {"type": "Markdown", "value": f"```json\n{evil}\n```\n**bold** {evil}"},
+            {"type": "Unknown", "value": evil},
+            {
+                "type": "Frame",
+                "children": [{"type": "Badge", "label": "Allowed", "color": "success"}],
+            },
+            {"type": "Divider"},
+            {
+                "type": "Row",
+                "children": [
+                    {
+                        "type": "Button",
+                        "label": evil,
+                        "style": "primary",
+                        "onClickAction": {
+                            "type": "tool.approval",
+                            "payload": {"decision": "allow"},
+                        },
+                    },
+                    {"type": "Button", "label": "Inert"},
+                ],
+            },
+        ],
+    }
+    drawn = page.evaluate(
+        """async (widget) => {
+            const { renderWidget } = await import('/static/widget.js');
+            const clicked = [];
+            const el = renderWidget(widget, (action) => clicked.push(action));
+            document.body.append(el);
+            el.querySelector('button.w-action').click();
+            const result = {
+              images: el.querySelectorAll('img').length,
+              title: el.querySelector('.w-title').textContent,
+              text: el.querySelector('.w-text').className,
+              code: el.querySelector('.w-markdown code').textContent,
+              bold: el.querySelector('.w-markdown strong')?.textContent,
+              badge: el.querySelector('.w-badge').textContent,
+              badgeClass: el.querySelector('.w-badge').className,
+              buttons: [...el.querySelectorAll('button.w-button')].map(
+                (b) => [b.textContent, b.disabled],
+              ),
+              rules: el.querySelectorAll('hr').length,
+              clicked,
+              xss: window.__xss ?? null,
+            };
+            el.remove();
+            return result;
+        }""",
+        widget,
+    )
+    assert drawn["images"] == 0 and drawn["xss"] is None
+    assert drawn["title"] == evil
+    assert drawn["text"] == "w-text", "an unknown colour gives no class at all"
+    assert drawn["code"] == evil and drawn["bold"] == "bold"
+    assert (drawn["badge"], drawn["badgeClass"]) == ("Allowed", "w-badge w-color-success")
+    assert drawn["buttons"] == [[evil, False], ["Inert", True]]
+    assert drawn["rules"] == 1
+    assert drawn["clicked"] == [{"type": "tool.approval", "payload": {"decision": "allow"}}]

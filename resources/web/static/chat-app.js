@@ -1,15 +1,16 @@
 // The built-in ChatKit client: the page's layout, and the wiring between its parts — the chat
 // list (thread-list.js), the conversation log (conversation.js), the turn that streams an answer
-// (turn.js), the message box (composer.js) — and the error banner with its Retry.
+// (turn.js), the message box (composer.js) — the error banner with its Retry, a card's buttons
+// (sent as a turn of their own), and the tokens used (per answer and per chat).
 // All text from the server goes into the page through textContent, except assistant replies,
-// which go through the escape-first Markdown renderer.
+// thoughts and cards' Markdown, which go through the escape-first Markdown renderer.
 
 import { ChatKitClient } from "./chatkit-client.js";
 import { Composer } from "./composer.js";
 import { Conversation } from "./conversation.js";
-import { threadFromHash } from "./format.js";
+import { threadFromHash, usageText } from "./format.js";
 import { Sidebar, ThreadList, UNTITLED } from "./thread-list.js";
-import { Turn, sendMessage } from "./turn.js";
+import { Turn, sendAction, sendMessage } from "./turn.js";
 
 const THREAD_KEY = "chatkit-desk.thread";
 
@@ -22,6 +23,7 @@ const LAYOUT = `
       <span class="sr-only">Chats</span>
     </button>
     <h1 class="thread-heading" id="thread-heading">New chat</h1>
+    <span class="usage-total" id="usage-total" hidden></span>
     <span class="model-badge" id="model-badge"></span>
   </header>
   <nav class="sidebar" id="sidebar" aria-label="Chats">
@@ -88,6 +90,7 @@ const TURN_ACTIONS = {
     app.threadList.retitle(thread.id, thread.title);
     if (thread.id === app.threadId) app.setTitle(thread.title);
   },
+  notice: (app, notice) => app.conversation.notice(notice),
   showError: (app, { message, retry }) => app.showError(message, retry && (() => app.run(retry))),
 };
 
@@ -104,11 +107,14 @@ class ChatApp {
       errorText: $("error-text"),
       retry: $("retry"),
       dismiss: $("dismiss"),
+      usageTotal: $("usage-total"),
     });
     $("model-badge").textContent = [config.provider, config.model].filter(Boolean).join(" · ");
     $("sidebar-note").textContent = `Built-in client (${reason}).`;
     const where = [config.provider, config.model].filter(Boolean).join(", ");
-    this.conversation = new Conversation(d.log, where);
+    this.conversation = new Conversation(d.log, where, {
+      action: (itemId, action) => this.sendAction(itemId, action),
+    });
     const box = { form: $("composer"), input: $("message"), send: $("send"), stop: $("stop") };
     this.composer = new Composer(box, { send: (text) => this.send(text), stop: () => this.stop() });
     const sidebar = {
@@ -177,6 +183,30 @@ class ChatApp {
     this.threadList.render();
   }
 
+  /** The tokens of the chat shown: under each answer, and in all in the top bar. */
+  async loadUsage() {
+    const id = this.threadId;
+    if (!id) return;
+    let usage;
+    try {
+      usage = await this.client.usage(id);
+    } catch (error) {
+      console.info(`No token usage for this chat (${error.message}).`);
+      return;
+    }
+    if (id !== this.threadId) return;
+    this.conversation.showUsage(usage?.answers);
+    this.showTotal(usage?.total);
+  }
+
+  showTotal(total) {
+    const text = usageText(total);
+    const el = this.dom.usageTotal;
+    el.hidden = !text;
+    el.textContent = text ? `Chat: ${text}` : "";
+    el.title = "Tokens this chat has used: input (of which cached) · output (of which reasoning)";
+  }
+
   async openThread(id, { restoring = false } = {}) {
     this.abandonTurn();
     const token = ++this.loadToken;
@@ -191,6 +221,7 @@ class ChatApp {
       this.setThread(thread.id, thread.title);
       this.conversation.showItems(items);
       this.threadList.render();
+      this.loadUsage();
     } catch (error) {
       if (token !== this.loadToken) return;
       this.setThread(null, null);
@@ -203,6 +234,7 @@ class ChatApp {
   }
 
   setThread(id, title) {
+    if (id !== this.threadId) this.showTotal(null);
     this.threadId = id;
     this.setTitle(title);
     const url = new URL(location.href);
@@ -225,9 +257,25 @@ class ChatApp {
     this.run(sendMessage(this.threadId, text));
   }
 
-  /** Runs a turn (a spec from turn.js): a new message, or what a Retry holds. */
-  run(spec) {
-    if (this.turn || spec.threadId !== this.threadId) return; // a Retry for a chat left since
+  /** A card's button: its action goes to the server, which answers as a turn. False when it
+   * cannot be sent now (an answer is streaming). */
+  sendAction(itemId, action) {
+    if (this.turn || !this.threadId) return false;
+    return this.run(sendAction(this.threadId, itemId, action), {
+      after: (turn) => {
+        if (turn.state.outcome === "refused") this.conversation.enableActions(itemId);
+        // Decided elsewhere (another tab): the server answered nothing. Show what it has.
+        else if (turn.state.outcome === "done" && !turn.state.items[itemId]) {
+          this.openThread(this.threadId);
+        }
+      },
+    });
+  }
+
+  /** Runs a turn (a spec from turn.js): a new message, a card's action, or what a Retry holds.
+   * `after(turn)` runs once it is over, if this chat is still the one shown. */
+  run(spec, { after = null } = {}) {
+    if (this.turn || spec.threadId !== this.threadId) return false; // a Retry for a chat left since
     this.hideError();
     const turn = new Turn(spec, (action) => {
       if (this.turn === turn) TURN_ACTIONS[action.type](this, action);
@@ -235,12 +283,16 @@ class ChatApp {
     this.turn = turn;
     this.setBusy(true);
     turn.run(this.client).finally(() => {
-      if (this.turn === turn) {
+      const current = this.turn === turn;
+      if (current) {
         this.turn = null;
         this.setBusy(false);
+        after?.(turn);
+        this.loadUsage();
       }
       this.threadList.load();
     });
+    return true;
   }
 
   stop() {

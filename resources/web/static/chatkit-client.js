@@ -46,7 +46,8 @@ export class ChatKitClient {
   }
 
   /**
-   * A streaming request (threads.create, threads.add_user_message, threads.retry_after_item).
+   * A streaming request (threads.create, threads.add_user_message, threads.retry_after_item,
+   * threads.custom_action).
    * Calls onEvent(event) for every frame; resolves when the stream ends. Aborting `signal`
    * closes the connection, which makes the server stop the model and keep the partial answer.
    */
@@ -116,6 +117,20 @@ export class ChatKitClient {
 
   deleteThread(threadId) {
     return this.request("threads.delete", { thread_id: threadId });
+  }
+
+  /** A thread's tokens, `{total, answers: {item id: usage}}`: ChatKit Desk's own endpoint
+   * beside the ChatKit one (ChatKit has no usage event), signed in the same way. */
+  async usage(threadId) {
+    const url = new URL(`/api/threads/${encodeURIComponent(threadId)}/usage`, this.url);
+    let response;
+    try {
+      response = await fetch(url, { headers: { Accept: "application/json" }, cache: "no-store" });
+    } catch {
+      throw new ChatKitError("Could not reach ChatKit Desk.", { code: "network" });
+    }
+    if (!response.ok) throw await errorFrom(response);
+    return response.json();
   }
 }
 

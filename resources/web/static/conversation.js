@@ -1,16 +1,36 @@
 // The conversation log: one element per item, drawn by the view of its type and kept by id, so
 // that a streamed change re-renders the right one. Text goes in through textContent, except
-// assistant replies, which go through the escape-first Markdown renderer (markdown.js).
+// assistant replies, thoughts and cards' Markdown, which go through the escape-first Markdown
+// renderer (markdown.js). Beside the items: notices from the server, and each answer's tokens.
 
-import { textOf } from "./format.js";
+import { textOf, usageText } from "./format.js";
 import { renderMarkdown } from "./markdown.js";
+import { renderWidget } from "./widget.js";
+import { workflowView } from "./workflow-view.js";
 
-// How each type of item is drawn: create() -> {el, body}, render(entry) from entry.item.
-// A type without a view is not shown.
+// How each type of item is drawn: create() -> {el, body}, render(entry, conversation) from
+// entry.item (and entry.streaming). A type without a view is not shown.
 const VIEWS = {
   user_message: messageView({ role: "user", label: "You", markdown: false }),
   assistant_message: messageView({ role: "assistant", label: "Assistant", markdown: true }),
+  workflow: workflowView,
+  widget: {
+    create() {
+      const el = document.createElement("article");
+      el.className = "widget";
+      el.setAttribute("aria-label", "Card");
+      return { el, body: el };
+    },
+    render(entry, conversation) {
+      const { el, item } = entry;
+      el.replaceChildren(
+        renderWidget(item.widget, (action, button) => conversation.act(item.id, action, button)),
+      );
+    },
+  },
 };
+
+const NOTICE_LEVELS = new Set(["info", "warning", "danger"]);
 
 function messageView({ role, label, markdown }) {
   return {
@@ -37,11 +57,13 @@ function messageView({ role, label, markdown }) {
 const RENDER_DELAY_MS = 16;
 
 export class Conversation {
-  /** `where`: the provider and model the empty conversation names ("" when unknown). */
-  constructor(log, where) {
+  /** `where`: the provider and model the empty conversation names ("" when unknown).
+   * `hooks.action(itemId, action)`: a card's button was clicked; true if it is being sent. */
+  constructor(log, where, hooks = {}) {
     this.log = log;
     this.where = where;
-    this.entries = new Map(); // item id -> {el, body, view, item, scheduled}
+    this.hooks = hooks;
+    this.entries = new Map(); // item id -> {el, body, view, item, streaming, scheduled}
     this.pending = null; // the user's message shown before the server has it
     this.following = false; // while an answer streams, its end stays in view
     log.addEventListener("click", (event) => this.#onClick(event));
@@ -82,13 +104,72 @@ export class Conversation {
   show(item, { streaming, batch = false } = {}) {
     let entry = this.entries.get(item.id);
     if (!entry) {
-      entry = this.#add(item);
+      entry = this.#add(item, Boolean(streaming));
     } else {
       entry.item = item;
+      if (streaming !== undefined) entry.streaming = streaming;
       if (batch) this.#scheduleRender(entry);
       else this.#render(entry);
     }
     if (entry && streaming !== undefined) entry.el.classList.toggle("streaming", streaming);
+  }
+
+  /** A card's button was clicked: its buttons wait while the choice is sent (no second click). */
+  act(itemId, action, button) {
+    const entry = this.entries.get(itemId);
+    if (!entry) return;
+    for (const each of entry.el.querySelectorAll("button.w-action")) each.disabled = true;
+    button.classList.add("chosen");
+    if (!this.hooks.action?.(itemId, action)) this.enableActions(itemId);
+  }
+
+  /** The card's choice was not sent (refused, or another answer was streaming): offer it again. */
+  enableActions(itemId) {
+    const el = this.entries.get(itemId)?.el;
+    for (const button of el?.querySelectorAll("button.w-action") ?? []) {
+      button.classList.remove("chosen");
+      button.disabled = false;
+    }
+  }
+
+  /** A passing word from the server, at the end of the log, until the person dismisses it. */
+  notice({ level, title, message }) {
+    const box = document.createElement("div");
+    box.className = `thread-notice ${NOTICE_LEVELS.has(level) ? level : "info"}`;
+    box.setAttribute("role", "status");
+    const text = document.createElement("p");
+    text.textContent = title ? `${title}: ${message}` : String(message ?? "");
+    const dismiss = document.createElement("button");
+    dismiss.type = "button";
+    dismiss.className = "notice-dismiss";
+    dismiss.setAttribute("aria-label", "Dismiss");
+    dismiss.textContent = "×";
+    dismiss.addEventListener("click", () => box.remove());
+    box.append(text, dismiss);
+    this.log.querySelector(".empty")?.remove();
+    this.log.append(box);
+    this.scrollToEnd();
+  }
+
+  /** The tokens of each answer, `answers`: {item id: usage}, as a small line under it. */
+  showUsage(answers) {
+    for (const [itemId, usage] of Object.entries(answers ?? {})) {
+      const entry = this.entries.get(itemId);
+      if (entry?.item.type !== "assistant_message") continue;
+      const text = usageText(usage);
+      let line = entry.el.querySelector(".message-usage");
+      if (!text) {
+        line?.remove();
+        continue;
+      }
+      if (!line) {
+        line = document.createElement("p");
+        line.className = "message-usage";
+        entry.el.append(line);
+      }
+      line.textContent = text;
+      line.title = "Tokens of this answer: input (of which cached) · output (of which reasoning)";
+    }
   }
 
   addPending(text) {
@@ -157,12 +238,12 @@ export class Conversation {
     this.pending = null;
   }
 
-  #add(item) {
-    const view = VIEWS[item.type];
+  #add(item, streaming = false) {
+    const view = Object.hasOwn(VIEWS, item.type) ? VIEWS[item.type] : null;
     if (!view) return null;
     this.log.querySelector(".empty")?.remove();
     const { el, body } = view.create();
-    const entry = { el, body, view, item, scheduled: false };
+    const entry = { el, body, view, item, streaming, scheduled: false };
     if (item.id) {
       el.dataset.itemId = item.id;
       this.entries.set(item.id, entry);
@@ -174,7 +255,7 @@ export class Conversation {
   }
 
   #render(entry) {
-    entry.view.render(entry);
+    entry.view.render(entry, this);
   }
 
   #scheduleRender(entry) {

@@ -44,3 +44,55 @@ export function threadFromHash(hash) {
 export function textOf(item) {
   return Array.from(item.content ?? [], (part) => part?.text ?? "").join("");
 }
+
+/** A token count as people read it: 1,234. */
+export function count(n) {
+  return Number(n || 0).toLocaleString("en-US");
+}
+
+/** The tokens of an answer or a chat, in one short line:
+ * "1,234 in (1,000 cached) · 56 out (7 reasoning) · 2 requests". Empty when there are none. */
+export function usageText(usage) {
+  if (!usage || !(usage.input_tokens || usage.output_tokens)) return "";
+  const cached = usage.cached_tokens ? ` (${count(usage.cached_tokens)} cached)` : "";
+  const reasoning = usage.reasoning_tokens ? ` (${count(usage.reasoning_tokens)} reasoning)` : "";
+  const requests = usage.requests > 1 ? ` · ${count(usage.requests)} requests` : "";
+  return (
+    `${count(usage.input_tokens)} in${cached} · ${count(usage.output_tokens)} out${reasoning}` +
+    requests
+  );
+}
+
+export const AWAITING_APPROVAL = "Waiting for your approval";
+
+/** What a tool task's content says: the arguments (its first line), then the result ("→ …"),
+ * the error ("✗ …"), or that the call waits for the user's approval. */
+export function toolTaskParts(content) {
+  const text = String(content ?? "");
+  const cut = text.indexOf("\n");
+  const args = cut < 0 ? text : text.slice(0, cut);
+  const rest = cut < 0 ? "" : text.slice(cut + 1);
+  if (rest.startsWith("→ ")) return { args, result: rest.slice(2) };
+  if (rest.startsWith("✗ ")) return { args, error: rest.slice(2) };
+  if (rest.trim() === AWAITING_APPROVAL) return { args, waiting: true };
+  return rest ? { args, result: rest } : { args };
+}
+
+/** The line a workflow is headed by, as ChatKit.js words it: "Thinking…", "Thought for 4 s",
+ * "Using tools…", "Used 2 tools", or that a call waits for approval. `running`: the workflow is
+ * still streaming in this page. */
+export function workflowHeading(workflow, running) {
+  const tasks = workflow?.tasks ?? [];
+  const summary = workflow?.summary ?? null;
+  if (workflow?.type === "reasoning") {
+    if (summary && Number.isFinite(summary.duration)) return `Thought for ${summary.duration} s`;
+    if (summary?.title) return String(summary.title);
+    return running ? "Thinking…" : "Thought";
+  }
+  const waiting = tasks.filter((task) => toolTaskParts(task?.content).waiting).length;
+  if (waiting) return waiting > 1 ? `${waiting} tools wait for your approval` : AWAITING_APPROVAL;
+  if (running) return "Using tools…";
+  if (summary?.title) return String(summary.title);
+  if (summary && Number.isFinite(summary.duration)) return `Worked for ${summary.duration} s`;
+  return `Used ${tasks.length} tool${tasks.length === 1 ? "" : "s"}`;
+}

@@ -17,6 +17,8 @@
 //   {type: "removeItem", itemId}
 //   {type: "note", itemId, text}          a short note under an item ("Stopped.")
 //   {type: "threadCreated", thread} / {type: "threadUpdated", thread}
+//   {type: "notice", level, title, message}  a passing word from the server ("a tool server is
+//                                         unavailable"): shown in the thread, never stored
 //   {type: "showError", message, retry}   retry: the turn to run for Retry (a spec), or null
 //
 // Events are the server's stream events plus the runner's own three, which say how the stream
@@ -53,6 +55,16 @@ export function answerAgain(threadId, userItemId) {
   return { request, threadId, text: null, userItemId };
 }
 
+/** A turn that sends a widget's action (a button of the card `itemId`): it answers a stream,
+ * as a message does, with the card replaced and whatever the server does next. */
+export function sendAction(threadId, itemId, action) {
+  const request = {
+    type: "threads.custom_action",
+    params: { thread_id: threadId, item_id: itemId, action },
+  };
+  return { request, threadId, text: null, userItemId: null };
+}
+
 /** The state of a turn about to run, and what the page does first. */
 export function beginTurn(spec) {
   const state = {
@@ -66,10 +78,9 @@ export function beginTurn(spec) {
     events: 0, // server events seen: none means the request itself was refused
     outcome: "streaming", // then "done", "stopped", "failed" or "refused"
   };
-  const actions =
-    spec.text !== null
-      ? [{ type: "addPending", text: spec.text }]
-      : [{ type: "removeAfter", itemId: spec.userItemId }];
+  let actions = [];
+  if (spec.text !== null) actions = [{ type: "addPending", text: spec.text }];
+  else if (spec.userItemId) actions = [{ type: "removeAfter", itemId: spec.userItemId }];
   return { state, actions };
 }
 
@@ -82,8 +93,8 @@ export function applyEvent(state, event) {
   return handle ? handle(counted, event) : unchanged(counted);
 }
 
-// Server events, by type. Anything else (stream_options, progress updates, notices) only
-// counts as a sign that the request was accepted.
+// Server events, by type. Anything else (stream_options, progress updates) only counts as a
+// sign that the request was accepted.
 
 const EVENT_HANDLERS = {
   "thread.created": (state, { thread }) => ({
@@ -101,6 +112,10 @@ const EVENT_HANDLERS = {
   "thread.item.removed": (state, { item_id: itemId }) => ({
     state: withoutItem(state, itemId),
     actions: [{ type: "removeItem", itemId }],
+  }),
+  notice: (state, { level = "info", title = null, message = "" }) => ({
+    state,
+    actions: [{ type: "notice", level, title, message }],
   }),
   error: (state, event) =>
     fail(state, event.message || errorText(event.code), Boolean(event.allow_retry)),
@@ -157,18 +172,33 @@ const ITEM_HANDLERS = {
       actions: [show(item, { streaming: !done })],
     };
   },
+  // A workflow (tool calls, or the model's reasoning) runs until it has a summary: the server
+  // closes it with one ("Used 2 tools", a duration), whether by done or, when a paused run goes
+  // on in a later request, by replacing it whole.
+  workflow(state, item) {
+    return { state, actions: [show(item, { streaming: isOpenWorkflow(item) })] };
+  },
 };
+
+function isOpenWorkflow(item) {
+  return item?.type === "workflow" && !item.workflow?.summary;
+}
 
 function receiveItem(state, item, done) {
   const known = state.items[item.id];
   // An item announced again without content keeps what has streamed into it so far.
-  const current = known && !done && !item.content?.length ? known : item;
+  const current = known && !done && isEmpty(item) ? known : item;
   const next = { ...state, items: { ...state.items, [item.id]: current } };
   const handle = ITEM_HANDLERS[item.type] ?? showItem;
   return handle(next, current, done);
 }
 
-// Updates of an item's content, by update type: (item, update) -> the changed item.
+function isEmpty(item) {
+  return item.type === "workflow" ? !item.workflow?.tasks?.length : !item.content?.length;
+}
+
+// Updates of an item's content, by update type: (item, update) -> the changed item, or null
+// when the update does not apply to that item.
 
 const ITEM_UPDATES = {
   "assistant_message.content_part.added": setPart,
@@ -177,13 +207,24 @@ const ITEM_UPDATES = {
     return withPart(item, index, { ...part, text: (part.text ?? "") + delta });
   },
   "assistant_message.content_part.done": setPart,
+  // Tool calls and thoughts: a task is added, then sent whole each time it changes.
+  "workflow.task.added": setTask,
+  "workflow.task.updated": setTask,
 };
+
+function setTask(item, { task_index: index, task }) {
+  if (item.type !== "workflow" || !task || !Number.isInteger(index) || index < 0) return null;
+  const tasks = [...(item.workflow?.tasks ?? [])];
+  tasks[index] = task;
+  return { ...item, workflow: { ...item.workflow, tasks } };
+}
 
 function setPart(item, { content_index: index = 0, content }) {
   return content ? withPart(item, index, content) : item;
 }
 
 function withPart(item, index, part) {
+  if (item.type !== "assistant_message") return null;
   const content = [...(item.content ?? [])];
   content[index] = part;
   return { ...item, content };
@@ -194,6 +235,7 @@ function updateItem(state, itemId, update) {
   const change = ITEM_UPDATES[update?.type];
   if (!item || !change) return unchanged(state);
   const next = change(item, update);
+  if (!next) return unchanged(state);
   return {
     state: { ...state, items: { ...state.items, [itemId]: next } },
     actions: [show(next, { batch: true })],
@@ -230,8 +272,14 @@ function settled(state) {
   return { ...state, waitingForUserItem: false };
 }
 
+/** What the end of the stream settles, however it ended: a message still pending, and any
+ * workflow left open (it no longer runs, so no spinner stays behind). */
 function settleActions(state) {
-  return state.waitingForUserItem ? [{ type: "settlePending" }] : [];
+  const actions = state.waitingForUserItem ? [{ type: "settlePending" }] : [];
+  for (const item of Object.values(state.items)) {
+    if (isOpenWorkflow(item)) actions.push(show(item, { streaming: false }));
+  }
+  return actions;
 }
 
 function hasText(item) {
