@@ -226,6 +226,17 @@ def test_allow_runs_the_call_then_the_answer_comes_and_a_reload_shows_the_decisi
     expect(answers(chat)).to_have_text(f"Tool results: ask__echo → {marker}.")
 
 
+def test_a_card_below_a_long_conversation_is_scrolled_into_view(chat: Page) -> None:
+    """A card is taller than the distance at which the log follows its end: it must follow."""
+    for _ in range(3):
+        send(chat, "a long answer [words:120]")
+        wait_idle(chat)
+    send(chat, call("ask__echo", text=tag()))
+    allow = card(chat).get_by_role("button", name="Allow")
+    expect(allow).to_be_visible()
+    expect(allow).to_be_in_viewport()
+
+
 def test_deny_tells_the_model_and_the_card_says_denied(chat: Page) -> None:
     marker = tag()
     ask(chat, marker)
