@@ -6,7 +6,9 @@ Run with the project's Python (``.venv/bin/python``) from a checkout, as root on
 1. builds the one-folder bundle from the checkout (``packaging/build_bundle.py``);
 2. starts the fake OpenAI-compatible upstream (``python -m tests.support.fake_upstream PORT``),
    then the bundled ``serve``; times launch → 200 on ``/health`` over 3 fresh launches; chats
-   once (``threads.create`` on ``/chatkit`` with a PyJWT token) and checks the reply text;
+   once (``threads.create`` on ``/chatkit`` with a PyJWT token) and checks the reply text, then
+   has the model call a tool of the tests' MCP server (which the bundle launches over stdio);
+   runs the bundled ``tools --json`` against the same ``mcp.json``;
 3. starts the bundled tray (``tray``, ``QT_QPA_PLATFORM=offscreen``) and waits for the server
    child it spawns (the same executable, ``serve``) to answer ``/health``, then stops the tray
    and checks the child went with it;
@@ -168,17 +170,58 @@ def measure_serve_start(work: Path, upstream: str) -> list[tuple[float, float]]:
     return times
 
 
+def mcp_config(work: Path) -> Path:
+    """The tests' MCP server (run by this Python, which has ``mcp``), calls needing no approval."""
+    entry = {
+        "command": sys.executable,
+        "args": [str(ROOT / "tests" / "support" / "mcp_server.py"), "stdio"],
+        "env": {"MCP_TEST_DIR": str(work / "mcp")},
+        "requireApproval": "never",
+    }
+    (work / "mcp").mkdir(parents=True, exist_ok=True)
+    path = work / "mcp.json"
+    path.write_text(json.dumps({"mcpServers": {"t": entry}}))
+    return path
+
+
+def post_chatkit(url: str, token: str, text: str) -> str:
+    body = {
+        "type": "threads.create",
+        "params": {
+            "input": {
+                "content": [{"type": "input_text", "text": text}],
+                "attachments": [],
+                "inference_options": {},
+            }
+        },
+    }
+    request = urllib.request.Request(
+        f"{url}/chatkit",
+        data=json.dumps(body).encode(),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            stream = response.read().decode()
+    except urllib.error.HTTPError as exc:
+        raise CheckFailed(f"/chatkit answered {exc.code}: {exc.read()[:500]!r}") from None
+    if '"type":"error"' in stream.replace(" ", ""):
+        raise CheckFailed(f"the stream carried an error event:\n{stream[-2000:]}")
+    return stream
+
+
 def chat_once(work: Path, upstream: str) -> str:
+    """A text turn, then a turn that calls a tool of a local MCP server (the bundle starts it)."""
     import jwt
 
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     log = work / "serve-chat.log"
+    env = desk_env(work / "chat", upstream, port)
+    env["CHATKIT_DESK_MCP_CONFIG"] = str(mcp_config(work))
     process = subprocess.Popen(
-        [str(EXE), "serve"],
-        env=desk_env(work / "chat", upstream, port),
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
+        [str(EXE), "serve"], env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT
     )
     try:
         health = wait_for_health(url, process, 60, log)
@@ -188,34 +231,26 @@ def chat_once(work: Path, upstream: str) -> str:
         token = jwt.encode(
             {"sub": "bundle-check", "iat": now, "exp": now + 600}, JWT_SECRET, algorithm="HS256"
         )
-        body = {
-            "type": "threads.create",
-            "params": {
-                "input": {
-                    "content": [{"type": "input_text", "text": "hello from the bundle"}],
-                    "attachments": [],
-                    "inference_options": {},
-                }
-            },
-        }
-        request = urllib.request.Request(
-            f"{url}/chatkit",
-            data=json.dumps(body).encode(),
-            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-            method="POST",
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=60) as response:
-                stream = response.read().decode()
-        except urllib.error.HTTPError as exc:
-            raise CheckFailed(f"/chatkit answered {exc.code}: {exc.read()[:500]!r}") from None
+        stream = post_chatkit(url, token, "hello from the bundle")
         if "You said: hello from the bundle" not in stream:
             raise CheckFailed(f"no reply text in the stream:\n{stream[-2000:]}\n{tail(log)}")
-        if '"type":"error"' in stream.replace(" ", ""):
-            raise CheckFailed(f"the stream carried an error event:\n{stream[-2000:]}")
+        tool_stream = post_chatkit(url, token, '[tool:t__echo {"text": "from the bundle"}]')
+        if "Tool results: t__echo → from the bundle." not in tool_stream:
+            raise CheckFailed(f"the tool was not called:\n{tool_stream[-2000:]}\n{tail(log)}")
         return stream
     finally:
         stop(process)
+
+
+def tools_command(work: Path) -> dict:
+    """``chatkit-desk tools --json`` from the bundle: connects to the server of ``mcp.json``."""
+    env = desk_env(work / "tools-check", "http://127.0.0.1:9/v1", free_port())
+    result = run([str(EXE), "tools", "--config", str(mcp_config(work)), "--json"], env=env)
+    answer = json.loads(result.stdout.strip().splitlines()[-1])
+    [server] = answer["servers"]
+    if server["status"] != "connected" or not server["tools"]:
+        raise CheckFailed(f"the bundled `tools` command could not connect: {answer}")
+    return server
 
 
 def tray_starts_child(work: Path, upstream: str) -> dict:
@@ -319,6 +354,7 @@ def main() -> int:
                     lambda: start_times.extend(measure_serve_start(work, upstream_url)),
                 ),
                 ("one chat through the bundled serve", lambda: chat_once(work, upstream_url)),
+                ("the bundled tools command connects", lambda: tools_command(work)),
                 ("tray starts its serve child", lambda: tray_starts_child(work, upstream_url)),
             )
             for name, step in steps:

@@ -486,6 +486,9 @@ def test_the_developer_page_is_public_and_shows_how_to_connect(openai_desk: Desk
         "tool.approval",
         "Thought for N s",
         "/api/threads/{thread_id}/usage",
+        "@modelcontextprotocol/server-filesystem",
+        "mcpServers",
+        "prompt injection",
     ):
         assert needed in page, needed
     assert not re.search(r"\bsk-\w|eyJ\w", page), "no keys or tokens in it"
