@@ -302,6 +302,7 @@ def test_health_is_open_and_has_no_secrets(openai_desk: DeskProcess) -> None:
         "provider": "openai",
         "model": "fake-gpt",
         "key_configured": True,
+        "tools_in_use": [],
     }
     assert "sk-" not in response.text
 
