@@ -260,8 +260,12 @@ def test_turn_log_and_metrics_count_tools_and_tokens(
 def card_of(reply: Reply) -> tuple[dict[str, Any], dict[str, Any]]:
     """The approval card in a reply, and its Allow and Deny actions by decision."""
     [card] = reply.done_items("widget")
+    return card, actions_of(card)
+
+
+def actions_of(card: dict[str, Any]) -> dict[str, Any]:
     buttons = card["widget"]["children"][-1]["children"]
-    return card, {b["onClickAction"]["payload"]["decision"]: b["onClickAction"] for b in buttons}
+    return {b["onClickAction"]["payload"]["decision"]: b["onClickAction"] for b in buttons}
 
 
 def click(client: DeskClient, thread_id: str, card: dict[str, Any], action: dict) -> Reply:
@@ -361,19 +365,14 @@ def test_parallel_calls_each_get_a_card_and_the_run_goes_on_after_the_last(
     )
     cards = asked.done_items("widget")
     assert len(cards) == 2
-    first = click(client, asked.thread_id, cards[0], card_of_widget(cards[0])["allow"])
+    first = click(client, asked.thread_id, cards[0], actions_of(cards[0])["allow"])
     assert first.assistant_items == []  # the other call is still waiting
-    second = click(client, asked.thread_id, cards[1], card_of_widget(cards[1])["deny"])
+    second = click(client, asked.thread_id, cards[1], actions_of(cards[1])["deny"])
     assert second.assistant_text.startswith(f"Tool results: ask__echo → one-{marker}; ")
     assert "The user refused" in second.assistant_text
     assert [c["arguments"]["text"] for c in runs_of(tools_dir / "ask", "echo", marker)] == [
         f"one-{marker}"
     ]
-
-
-def card_of_widget(card: dict[str, Any]) -> dict[str, Any]:
-    buttons = card["widget"]["children"][-1]["children"]
-    return {b["onClickAction"]["payload"]["decision"]: b["onClickAction"] for b in buttons}
 
 
 def test_a_pending_approval_survives_a_restart(
