@@ -252,6 +252,8 @@ def test_turn_log_and_metrics_count_tools_and_tokens(
     assert turn["tool_calls"] == 1 and turn["input_tokens"] > 0 and "cached_tokens" in turn
     metrics = client.http.get("/metrics").text
     assert "chatkit_desk_tool_calls_total{" in metrics
+    for kind in ("in", "cached", "out", "reasoning"):
+        assert f'direction="{kind}"' in metrics
 
 
 # Approvals
