@@ -177,6 +177,7 @@ def run(procs: Processes, upstream: str, folder: Path, rounds: int) -> ToolFigur
     """Start a server of this tree with one tool server (OpenAI path) and measure it."""
     from bench.run import SECRET, desk_env, free_port, wait_healthy
 
+    folder.mkdir(parents=True, exist_ok=True)
     port = free_port()
     env = desk_env(folder / "data", upstream, "openai", port)
     env["CHATKIT_DESK_MCP_CONFIG"] = str(mcp_json(folder))
