@@ -28,14 +28,15 @@ MAX_STEPS = 4
 
 @pytest.fixture(scope="module")
 def tools_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """``mcp.json`` with a local server that runs freely (``t``, 3 s per call), one that asks
-    first (``ask``), a remote one over Streamable HTTP (``web``) and one over SSE (``old``)."""
+    """``mcp.json`` with a local server that runs freely (``t``, 8 s per call: generous on a busy
+    machine), one that asks first (``ask``), a remote one over Streamable HTTP (``web``) and one
+    over SSE (``old``)."""
     folder = tmp_path_factory.mktemp("tools")
     with McpHttpServer(folder / "web") as web, McpHttpServer(folder / "old", "sse") as old:
         write_mcp_json(
             folder / "mcp.json",
             {
-                "t": stdio_entry(folder / "t", requireApproval="never", timeout=3),
+                "t": stdio_entry(folder / "t", requireApproval="never", timeout=8),
                 "ask": stdio_entry(folder / "ask"),
                 "web": web.entry(requireApproval="never"),
                 "old": old.entry(requireApproval="never"),
@@ -177,9 +178,9 @@ def test_a_tool_past_its_timeout_gives_the_model_the_timeout(client: DeskClient)
     reply = client.create_thread(call("t__slow", seconds=120))
 
     [task] = tasks_of(reply)
-    assert "✗ t › slow did not answer within 3 seconds" in task["content"]
+    assert "✗ t › slow did not answer within 8 seconds" in task["content"]
     assert reply.assistant_text == (
-        "Tool results: t__slow → t › slow did not answer within 3 seconds.."
+        "Tool results: t__slow → t › slow did not answer within 8 seconds.."
     )
 
 
