@@ -81,13 +81,18 @@ def load_mcp_config(path: Path, environ: Mapping[str, str] | None = None) -> Mcp
         raise McpConfigError(f"{path} cannot be read ({exc})") from None
     if not text.strip():
         return McpConfig()
+    document = parse_json(text, str(path))
+    return parse_mcp_config(document, str(path), os.environ if environ is None else environ)
+
+
+def parse_json(text: str, where: str) -> object:
+    """The JSON in ``text``, or ``McpConfigError`` saying where it is not valid."""
     try:
-        document = json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError as exc:
         raise McpConfigError(
-            f"{path} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
+            f"{where} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
         ) from None
-    return parse_mcp_config(document, str(path), os.environ if environ is None else environ)
 
 
 def parse_mcp_config(document: object, where: str, environ: Mapping[str, str]) -> McpConfig:

@@ -23,7 +23,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from backend.tools.config import Approval, McpConfig, McpConfigError, parse_mcp_config
+from backend.tools.config import (
+    Approval,
+    McpConfig,
+    McpConfigError,
+    parse_json,
+    parse_mcp_config,
+)
 
 SERVERS_KEY = "mcpServers"
 NEW_FILE_MODE = 0o600
@@ -49,12 +55,7 @@ def parse_document(text: str, where: str) -> Document:
     """The JSON object in ``text`` (empty text: no servers), or one line saying what is wrong."""
     if not text.strip():
         return empty_document()
-    try:
-        document = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise McpConfigError(
-            f"{where} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
-        ) from None
+    document = parse_json(text, where)
     if not isinstance(document, dict):
         raise McpConfigError(f'{where} must hold a JSON object like {{"mcpServers": {{...}}}}')
     servers_of(document, where)
