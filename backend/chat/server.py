@@ -10,6 +10,7 @@ import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
@@ -134,7 +135,11 @@ class DeskChatKitServer(ChatKitServer[RequestContext]):
             raise CustomStreamError("This action is not one ChatKit Desk knows.", allow_retry=False)
         assert self._approvals is not None
         approval = self._approvals.decide(
-            str(payload.get("approval_id")), context.user_id, decision
+            str(payload.get("approval_id")),
+            context.user_id,
+            thread.id,
+            sender.id if sender is not None else "",
+            decision,
         )
         if approval is None:
             return  # decided already (a second click): nothing runs twice
@@ -267,7 +272,8 @@ class DeskChatKitServer(ChatKitServer[RequestContext]):
                     # be billed): cancel it, whether the turn ended, failed or the client left.
                     if not result.is_complete:
                         result.cancel()
-                    _count(turn, thread, result, reply, calls)
+                    counted = TokenUsage(**resume.counted_usage) if resume else TokenUsage()
+                    _count(turn, thread, result, reply, calls, counted)
         except ProviderBusy as busy:
             turn.outcome = "busy"
             raise provider_errors.busy_error(provider, str(busy)) from None
@@ -342,6 +348,7 @@ class DeskChatKitServer(ChatKitServer[RequestContext]):
             workflow.id if workflow is not None else None,
             dict(reply.tools.task_of_call),
             approvals,
+            asdict(TokenUsage.of_run(result.context_wrapper.usage)),
         )
         events += reply.close_workflows()
         events += [ThreadItemDoneEvent(item=approval_card(a, thread.id)) for a in approvals]
@@ -400,9 +407,11 @@ def _count(
     result: RunResultStreaming,
     reply: AssistantReply,
     calls: ToolCalls,
+    counted: TokenUsage,
 ) -> None:
-    """What the run used, on the turn's record and in the thread's metadata."""
-    used = TokenUsage.of_run(result.context_wrapper.usage)
+    """What the run used, on the turn's record and in the thread's metadata. A resumed run
+    reports the usage of its first part again: ``counted`` already was, when it paused."""
+    used = TokenUsage.of_run(result.context_wrapper.usage) - counted
     turn.input_tokens, turn.cached_tokens = used.input_tokens, used.cached_tokens
     turn.output_tokens, turn.reasoning_tokens = used.output_tokens, used.reasoning_tokens
     turn.tool_calls = len(calls.by_call_id)

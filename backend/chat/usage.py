@@ -1,9 +1,10 @@
 """Token usage: what a turn used, as the provider bills it, added up in the thread's metadata.
 
 The thread's ``metadata.usage`` holds the totals of all its turns and the usage of its latest
-answers by item id (the built-in page shows both; every ChatKit client receives the thread's
-metadata). Gemini's compatible endpoint leaves thought tokens out of ``completion_tokens`` but
-bills them: its output is ``total − input`` then, and the difference is its reasoning.
+answers by item id; ChatKit does not send a thread's metadata to clients, so they ask
+``GET /api/threads/{id}/usage`` (the built-in page shows both). Gemini's compatible endpoint
+leaves thought tokens out of ``completion_tokens`` but bills them: its output is
+``total − input`` then, and the difference is its reasoning.
 """
 
 from __future__ import annotations
@@ -45,6 +46,14 @@ class TokenUsage:
     def __add__(self, other: TokenUsage) -> TokenUsage:
         return TokenUsage(
             *(mine + theirs for mine, theirs in zip(_values(self), _values(other), strict=True))
+        )
+
+    def __sub__(self, other: TokenUsage) -> TokenUsage:
+        return TokenUsage(
+            *(
+                max(0, mine - theirs)
+                for mine, theirs in zip(_values(self), _values(other), strict=True)
+            )
         )
 
 

@@ -37,6 +37,8 @@ class DecidedRun:
     task_of_call: dict[str, int]
     decisions: dict[str, Decision]
     """By call id."""
+    counted_usage: dict[str, int]
+    """The tokens counted when the run paused: its resumed run reports them again."""
 
 
 class ApprovalStore:
@@ -52,12 +54,13 @@ class ApprovalStore:
         workflow_id: str | None,
         task_of_call: dict[str, int],
         approvals: list[Approval],
+        counted_usage: dict[str, int],
     ) -> None:
         """Keep a paused run and the calls it waits on (one transaction)."""
         with _transaction(self._db):
             self._db.execute(
                 "INSERT INTO paused_runs (id, thread_id, user_id, state, workflow_id, "
-                "workflow_tasks, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "workflow_tasks, counted_usage, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     run_id,
                     thread_id,
@@ -65,6 +68,7 @@ class ApprovalStore:
                     state,
                     workflow_id,
                     json.dumps(task_of_call),
+                    json.dumps(counted_usage),
                     int(time.time()),
                 ),
             )
@@ -77,23 +81,19 @@ class ApprovalStore:
                 ],
             )
 
-    def get(self, approval_id: str, user_id: str) -> Approval | None:
+    def decide(
+        self, approval_id: str, user_id: str, thread_id: str, item_id: str, decision: Decision
+    ) -> Approval | None:
+        """Record the user's answer; ``None`` when it was decided already, or is not this
+        user's, this thread's or this card's."""
         row = self._db.execute(
-            f"SELECT {_COLUMNS} FROM tool_approvals WHERE id = ? AND user_id = ?",
-            (approval_id, user_id),
+            "UPDATE tool_approvals SET decision = ? "
+            "WHERE id = ? AND user_id = ? AND item_id = ? AND decision IS NULL "
+            "AND run_id IN (SELECT id FROM paused_runs WHERE thread_id = ?) "
+            f"RETURNING {_COLUMNS}",
+            (decision, approval_id, user_id, item_id, thread_id),
         ).fetchone()
         return Approval(*row) if row else None
-
-    def decide(self, approval_id: str, user_id: str, decision: Decision) -> Approval | None:
-        """Record the user's answer; ``None`` when it was decided already (or is not theirs)."""
-        cursor = self._db.execute(
-            "UPDATE tool_approvals SET decision = ? "
-            "WHERE id = ? AND user_id = ? AND decision IS NULL",
-            (decision, approval_id, user_id),
-        )
-        if cursor.rowcount != 1:
-            return None
-        return self.get(approval_id, user_id)
 
     def take_if_decided(self, run_id: str, user_id: str) -> DecidedRun | None:
         """The run, removed, once every call it waits on is decided; ``None`` until then (or
@@ -112,12 +112,12 @@ class ApprovalStore:
             )
             row = self._db.execute(
                 "DELETE FROM paused_runs WHERE id = ? AND user_id = ? "
-                "RETURNING state, workflow_id, workflow_tasks",
+                "RETURNING state, workflow_id, workflow_tasks, counted_usage",
                 (run_id, user_id),
             ).fetchone()
         if row is None:
             return None
-        return DecidedRun(row[0], row[1], json.loads(row[2]), decisions)
+        return DecidedRun(row[0], row[1], json.loads(row[2]), decisions, json.loads(row[3]))
 
     def expire_thread(
         self, thread_id: str, user_id: str

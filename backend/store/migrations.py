@@ -91,6 +91,11 @@ SQLITE: tuple[Migration, ...] = (
         CREATE INDEX tool_approvals_by_run ON tool_approvals (run_id);
         """,
     ),
+    Migration(
+        5,
+        "a paused run remembers the tokens already counted (its resumed run reports them again)",
+        "ALTER TABLE paused_runs ADD COLUMN counted_usage TEXT NOT NULL DEFAULT '{}';",
+    ),
 )
 
 

@@ -650,3 +650,36 @@ def test_stopping_an_answer_during_a_call_keeps_the_call_as_stopped(
     task = stored_task()
     assert task["status_indicator"] == "complete"
     assert "✗ Stopped" in task["content"]
+
+
+def test_usage_across_an_approval_counts_each_request_once(
+    client: DeskClient, upstream: FakeUpstream
+) -> None:
+    before = len(upstream.state.usages)
+    asked = client.create_thread(call("ask__add", a=1, b=2))
+    card, actions = card_of(asked)
+    click(client, asked.thread_id, card, actions["allow"])
+    billed = upstream.state.usages[before:]
+
+    total = client.http.get(f"/api/threads/{asked.thread_id}/usage").json()["total"]
+    assert len(billed) == 2
+    assert total["requests"] == 2
+    assert total["input_tokens"] == sum(u.input for u in billed)
+    assert total["output_tokens"] == sum(u.output for u in billed)
+
+
+def test_an_approval_cannot_be_answered_from_another_thread(
+    client: DeskClient, tools_dir: Path
+) -> None:
+    marker = uuid.uuid4().hex[:8]
+    asked = client.create_thread(call("ask__echo", text=marker))
+    card, actions = card_of(asked)
+    other = client.create_thread(call("ask__echo", text=f"other-{marker}"))
+    other_card, _ = card_of(other)
+
+    crossed = client.custom_action(other.thread_id, other_card["id"], actions["allow"])
+
+    assert crossed.assistant_items == [] and crossed.done_items("widget") == []
+    assert runs_of(tools_dir / "ask", "echo", marker) == []
+    allowed = click(client, asked.thread_id, card, actions["allow"])
+    assert allowed.assistant_text == f"Tool results: ask__echo → {marker}."

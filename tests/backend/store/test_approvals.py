@@ -38,29 +38,34 @@ def waiting(approval_id: str, call_id: str, run_id: str = "run_1") -> Approval:
 
 
 def pause(store: ApprovalStore, *calls: Approval, run_id: str = "run_1") -> None:
-    store.pause(run_id, "thr_1", "alice", '{"state": 1}', "wf_1", {"c1": 0, "c2": 1}, list(calls))
+    store.pause(
+        run_id, "thr_1", "alice", '{"state": 1}', "wf_1", {"c1": 0, "c2": 1}, list(calls), {}
+    )
 
 
 def test_a_call_is_decided_once(approvals: ApprovalStore) -> None:
     pause(approvals, waiting("a1", "c1"))
-    decided = approvals.decide("a1", "alice", "allow")
+    decided = approvals.decide("a1", "alice", "thr_1", "tc_a1", "allow")
     assert decided is not None and decided.decision == "allow"
-    assert approvals.decide("a1", "alice", "allow") is None, "a second click does nothing"
-    assert approvals.decide("a1", "alice", "deny") is None, "nor does changing one's mind"
+    assert approvals.decide("a1", "alice", "thr_1", "tc_a1", "allow") is None, (
+        "a second click does nothing"
+    )
+    assert approvals.decide("a1", "alice", "thr_1", "tc_a1", "deny") is None, (
+        "nor does changing one's mind"
+    )
 
 
 def test_another_users_approval_is_not_found(approvals: ApprovalStore) -> None:
     pause(approvals, waiting("a1", "c1"))
-    assert approvals.get("a1", "bob") is None
-    assert approvals.decide("a1", "bob", "allow") is None
+    assert approvals.decide("a1", "bob", "thr_1", "tc_a1", "allow") is None
     assert approvals.take_if_decided("run_1", "bob") is None
 
 
 def test_the_run_resumes_once_its_last_call_is_decided(approvals: ApprovalStore) -> None:
     pause(approvals, waiting("a1", "c1"), waiting("a2", "c2"))
-    approvals.decide("a1", "alice", "allow")
+    approvals.decide("a1", "alice", "thr_1", "tc_a1", "allow")
     assert approvals.take_if_decided("run_1", "alice") is None, "c2 is still waiting"
-    approvals.decide("a2", "alice", "deny")
+    approvals.decide("a2", "alice", "thr_1", "tc_a2", "deny")
 
     run = approvals.take_if_decided("run_1", "alice")
 
@@ -71,15 +76,40 @@ def test_the_run_resumes_once_its_last_call_is_decided(approvals: ApprovalStore)
     assert approvals.take_if_decided("run_1", "alice") is None, "taken once"
 
 
+def test_an_approval_is_decided_only_on_its_own_card_in_its_own_thread(
+    approvals: ApprovalStore,
+) -> None:
+    pause(approvals, waiting("a1", "c1"))
+    assert approvals.decide("a1", "alice", "thr_2", "tc_a1", "allow") is None
+    assert approvals.decide("a1", "alice", "thr_1", "tc_other", "allow") is None
+    assert approvals.decide("a1", "alice", "thr_1", "tc_a1", "allow") is not None
+
+
+def test_the_usage_counted_at_the_pause_comes_back_with_the_run(approvals: ApprovalStore) -> None:
+    approvals.pause(
+        "run_2",
+        "thr_1",
+        "alice",
+        "{}",
+        None,
+        {},
+        [waiting("a9", "c9", "run_2")],
+        {"input_tokens": 12, "requests": 1},
+    )
+    approvals.decide("a9", "alice", "thr_1", "tc_a9", "allow")
+    run = approvals.take_if_decided("run_2", "alice")
+    assert run is not None and run.counted_usage == {"input_tokens": 12, "requests": 1}
+
+
 def test_a_new_message_expires_what_waits(approvals: ApprovalStore) -> None:
     pause(approvals, waiting("a1", "c1"), waiting("a2", "c2"))
-    approvals.decide("a1", "alice", "allow")
+    approvals.decide("a1", "alice", "thr_1", "tc_a1", "allow")
 
     expired, workflows = approvals.expire_thread("thr_1", "alice")
 
     assert [a.id for a in expired] == ["a2"]
     assert workflows == [("wf_1", {"c1": 0, "c2": 1})]
-    assert approvals.decide("a2", "alice", "allow") is None
+    assert approvals.decide("a2", "alice", "thr_1", "tc_a2", "allow") is None
     assert approvals.take_if_decided("run_1", "alice") is None
 
 
@@ -88,7 +118,7 @@ def test_waiting_calls_survive_a_restart(tmp_path: Path, approvals: ApprovalStor
     reopened = open_database(tmp_path / "db.sqlite3")
     try:
         again = ApprovalStore(reopened)
-        assert again.decide("a1", "alice", "allow") is not None
+        assert again.decide("a1", "alice", "thr_1", "tc_a1", "allow") is not None
         assert again.take_if_decided("run_1", "alice") is not None
     finally:
         reopened.close()
@@ -99,4 +129,4 @@ async def test_deleting_the_thread_deletes_its_paused_runs(
 ) -> None:
     pause(approvals, waiting("a1", "c1"))
     await SQLiteStore(database).delete_thread("thr_1", ALICE)
-    assert approvals.get("a1", "alice") is None
+    assert approvals.decide("a1", "alice", "thr_1", "tc_a1", "allow") is None
