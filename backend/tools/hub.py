@@ -95,8 +95,12 @@ class _Connection:
         self.task = asyncio.create_task(self._run(), name=f"tool-server-{server.name}")
 
     def stop(self) -> None:
+        """Close the session; a connection still being made (``npx`` may take its time) or
+        waiting to retry is cancelled at once, its process ended with it."""
         self._stopping = True
         self._wake.set()
+        if self._session is None and not self.task.done():
+            self.task.cancel()
 
     def broken(self, reason: str) -> None:
         """A call found the connection dead: reconnect now rather than at the next ping."""
@@ -199,6 +203,10 @@ class _Connection:
     async def _keep(self, session: ClientSession) -> str:
         """Hold the session until asked to stop (returns ``""``) or it breaks (the reason)."""
         while True:
+            if self._stopping:
+                return ""
+            if self._broken is not None:
+                return self._broken
             self._wake.clear()
             try:
                 async with asyncio.timeout(PING_INTERVAL_SECONDS):
@@ -215,10 +223,6 @@ class _Connection:
                         "tool server %s: %s (changed)", self.server.name, self.state.describe()
                     )
                 continue
-            if self._stopping:
-                return ""
-            if self._broken is not None:
-                return self._broken
 
 
 async def _all_tools(session: ClientSession) -> tuple[Tool, ...]:
@@ -396,13 +400,15 @@ class ToolHub:
         outdated = [
             name
             for name, connection in self._connections.items()
-            if wanted.get(name) != connection.server
+            if name not in wanted or _launch(wanted[name]) != _launch(connection.server)
         ]
         for name in outdated:
             self._close(self._connections.pop(name))
         for name, server in wanted.items():
             if name not in self._connections:
                 self._connections[name] = _Connection(server, self._log_dir)
+            else:  # the same process or URL: a new policy applies without a reconnection
+                self._connections[name].server = server
 
     def _close(self, connection: _Connection) -> None:
         connection.stop()
@@ -414,6 +420,20 @@ class ToolHub:
             self._close(self._connections.pop(name))
         if self._closing:
             await asyncio.wait(set(self._closing), timeout=CONNECT_TIMEOUT_SECONDS)
+
+
+def _launch(server: ToolServer) -> tuple[object, ...]:
+    """What starts or reaches a server: a change here needs a new connection; a change of
+    approvals, allowed tools or timeout does not."""
+    return (
+        server.transport,
+        server.command,
+        server.args,
+        tuple(sorted(server.env.items())),
+        server.cwd,
+        server.url,
+        tuple(sorted(server.headers.items())),
+    )
 
 
 def _stamp(path: Path) -> tuple[str, int, int] | None:

@@ -159,3 +159,46 @@ async def test_a_changed_list_of_tools_is_seen_at_the_next_check(
 
 def tool_names(hub: ToolHub) -> set[str]:
     return {tool.name for _, tools in hub.available() for tool in tools}
+
+
+async def test_a_server_removed_while_it_still_starts_is_stopped_at_once(
+    hub: ToolHub, tmp_path: Path
+) -> None:
+    """A first ``npx -y`` may take half a minute: removing it meanwhile must not wait for it."""
+    marker = f"sleep 600 # {tmp_path.name}"
+    write_mcp_json(tmp_path / "mcp.json", {"late": {"command": "sh", "args": ["-c", marker]}})
+    await until(lambda: _processes_running(marker), "late's process to start")
+    assert states(hub)["late"] == "connecting"
+
+    write_mcp_json(tmp_path / "mcp.json", {})
+    await until(lambda: "late" not in states(hub), "late is removed")
+
+    async with asyncio.timeout(DEADLINE / 2):  # not the 30 s connection timeout
+        await hub.aclose()
+    assert not _processes_running(marker), "its process was ended"
+
+
+def _processes_running(marker: str) -> list[int]:
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if marker.encode() in cmdline.read_bytes():
+                found.append(int(cmdline.parent.name))
+        except OSError:
+            continue  # it ended meanwhile
+    return found
+
+
+async def test_a_new_approval_policy_applies_without_a_reconnection(
+    hub: ToolHub, tmp_path: Path
+) -> None:
+    write_mcp_json(tmp_path / "mcp.json", {"t": stdio_entry(tmp_path / "t")})
+    await until(lambda: states(hub).get("t") == "connected", "t connects")
+
+    entry = stdio_entry(tmp_path / "t", requireApproval="never", timeout=5)
+    write_mcp_json(tmp_path / "mcp.json", {"t": entry})
+    await until(lambda: hub.config.servers[0].require_approval == "never", "the file is read")
+
+    [(server, _)] = hub.available()
+    assert server.require_approval == "never" and server.timeout == 5
+    assert (tmp_path / "logs" / "mcp-t.log").read_text().count("starting t") == 1
