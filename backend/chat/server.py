@@ -238,6 +238,9 @@ class DeskChatKitServer(ChatKitServer[RequestContext]):
                     resumed,
                     resume.task_of_call if resume else None,
                 )
+                if resume is not None:
+                    for event in reply.tools.resume(resume.decisions):
+                        yield event
                 try:
                     async for event in bounded_waits(
                         reply.events(result),

@@ -123,6 +123,27 @@ class ToolWorkflow:
         self.item.workflow.tasks[index] = waiting
         return [self._changed(WorkflowTaskUpdated(task_index=index, task=waiting))]
 
+    def resume(self, decisions: dict[str, str]) -> list[ThreadStreamEvent]:
+        """A paused run goes on: the allowed calls run now (and the turn waits for them as for
+        any call); the refused ones end when the run reports them."""
+        if self.item is None:
+            return []
+        for call_id, decision in decisions.items():
+            index = self.task_of_call.get(call_id)
+            if index is None or index >= len(self.item.workflow.tasks):
+                continue
+            task = self.item.workflow.tasks[index]
+            if not isinstance(task, CustomTask) or AWAITING_APPROVAL not in (task.content or ""):
+                continue
+            content = (task.content or "").replace(f"\n{AWAITING_APPROVAL}", "")
+            self._arguments[call_id] = content
+            running = decision == "allow"
+            self.running += running
+            self.item.workflow.tasks[index] = task.model_copy(
+                update={"content": content, "status_indicator": "loading" if running else "none"}
+            )
+        return [ThreadItemReplacedEvent(item=self.item.model_copy(deep=True))]
+
     def close(self) -> list[ThreadStreamEvent]:
         """End the workflow: collapsed, with a summary of what was called."""
         if self.item is None:

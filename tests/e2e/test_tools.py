@@ -683,3 +683,20 @@ def test_an_approval_cannot_be_answered_from_another_thread(
     assert runs_of(tools_dir / "ask", "echo", marker) == []
     allowed = click(client, asked.thread_id, card, actions["allow"])
     assert allowed.assistant_text == f"Tool results: ask__echo → {marker}."
+
+
+def test_an_allowed_call_runs_as_long_as_it_needs_and_shows_as_running(
+    client: DeskClient,
+) -> None:
+    """The turn's wait for the provider (3 s here) does not count while an allowed tool runs."""
+    asked = client.create_thread(call("ask__slow", seconds=5))
+    card, actions = card_of(asked)
+
+    allowed = click(client, asked.thread_id, card, actions["allow"])
+
+    assert allowed.errors == []
+    assert allowed.assistant_text == "Tool results: ask__slow → waited 5.0 s."
+    replaced = [w["workflow"]["tasks"][0] for w in allowed.done_items("workflow")]
+    assert replaced[0]["status_indicator"] == "loading"
+    assert "Waiting for your approval" not in replaced[0]["content"]
+    assert replaced[-1]["status_indicator"] == "complete"
