@@ -14,6 +14,7 @@ import hashlib
 import json
 import re
 import time
+from collections.abc import Container
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
@@ -58,12 +59,18 @@ class ToolCalls:
 current_tool_calls: ContextVar[ToolCalls | None] = ContextVar("current_tool_calls", default=None)
 
 
-def public_name(server: str, tool: str) -> str:
-    """The function name the model sees: ``server__tool``, safe and at most 64 characters."""
-    name = _UNSAFE.sub("_", f"{server}__{tool}")
-    if len(name) <= _NAME_LIMIT:
+def public_name(server: str, tool: str, taken: Container[str] = ()) -> str:
+    """The function name the model sees: ``server__tool``, safe and at most 64 characters.
+
+    Made safe, two names can become one (``a.b`` and ``a_b``): two functions of one name make
+    the provider refuse every request, so a name already ``taken`` gets a digest of the
+    original instead.
+    """
+    original = f"{server}__{tool}"
+    name = _UNSAFE.sub("_", original)
+    if len(name) <= _NAME_LIMIT and name not in taken:
         return name
-    digest = hashlib.sha1(name.encode()).hexdigest()[:8]
+    digest = hashlib.sha1(original.encode()).hexdigest()[:8]
     return f"{name[: _NAME_LIMIT - 9]}_{digest}"
 
 
@@ -76,7 +83,7 @@ def function_tools(
         if tools:
             calls.longest_timeout = max(calls.longest_timeout, server.timeout)
         for tool in tools:
-            name = public_name(server.name, tool.name)
+            name = public_name(server.name, tool.name, calls.names.keys())
             calls.names[name] = (server.name, tool.name)
             functions.append(
                 FunctionTool(
