@@ -9,18 +9,21 @@ SDK are deprecated for direct use.
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from typing import Literal
 
 from chatkit.types import WidgetItem
 from chatkit.widgets import DynamicWidgetRoot
 
-from backend.chat.workflows import compact_arguments, shorten
+from backend.chat.workflows import compact_arguments
 from backend.store.approvals import Approval, Decision
 
 APPROVAL_ACTION = "tool.approval"
 REFUSED = "The user refused to let this tool run. Do not try it again unless they ask."
-ARGUMENTS_SHOWN = 2_000
+ARGUMENTS_SHOWN = 20_000
+"""A card shows this much of a call's arguments, and says how much more there is: what is
+approved must be seen (a file's whole new content, say), within what a card can carry."""
 
 Choice = Literal["allow", "deny"]
 
@@ -63,7 +66,10 @@ def decided_card(approval: Approval, thread_id: str, decision: Decision) -> Widg
 
 
 def _card(approval: Approval, footer: dict[str, object]) -> DynamicWidgetRoot:
-    arguments = shorten(_pretty(approval.arguments), ARGUMENTS_SHOWN)
+    arguments = _pretty(approval.arguments)
+    hidden = len(arguments) - ARGUMENTS_SHOWN
+    if hidden > 0:
+        arguments = f"{arguments[:ARGUMENTS_SHOWN]}\n… ({hidden} more characters not shown)"
     return DynamicWidgetRoot.model_validate(
         {
             "type": "Card",
@@ -83,7 +89,7 @@ def _card(approval: Approval, footer: dict[str, object]) -> DynamicWidgetRoot:
                     "size": "sm",
                     "color": "secondary",
                 },
-                {"type": "Markdown", "value": f"```json\n{arguments}\n```"},
+                {"type": "Markdown", "value": _code_block(arguments)},
                 footer,
             ],
         }
@@ -107,6 +113,13 @@ def _buttons(approval_id: str) -> dict[str, object]:
         "gap": 2,
         "children": [button("Allow", "allow", "primary"), button("Deny", "deny", "secondary")],
     }
+
+
+def _code_block(text: str) -> str:
+    """``text`` as a JSON code block whose fence no run of backticks in it can close."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}json\n{text}\n{fence}"
 
 
 def _pretty(arguments: str) -> str:

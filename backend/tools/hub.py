@@ -265,12 +265,15 @@ def _stderr_path(log_dir: Path, name: str) -> Path:
 
 @contextlib.contextmanager
 def _stderr_log(log_dir: Path, name: str) -> Any:
-    """The file a local server's stderr goes to: ``logs/mcp-NAME.log`` in the data dir."""
+    """The file a local server's stderr goes to: ``logs/mcp-NAME.log`` in the data dir, moved
+    to ``.log.1`` when it has passed ``STDERR_LOG_BYTES`` as the server (re)starts (the server
+    writes to it directly, so it is not cut while it runs)."""
     log_dir.mkdir(parents=True, exist_ok=True)
     path = _stderr_path(log_dir, name)
     with contextlib.suppress(OSError):
         if path.stat().st_size > STDERR_LOG_BYTES:
             os.replace(path, path.with_suffix(".log.1"))
+    path.touch(mode=0o600)  # a server may print what it was given: for the user's eyes only
     with path.open("a", encoding="utf-8") as errlog:
         errlog.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} starting {name}\n")
         errlog.flush()

@@ -47,8 +47,9 @@ async def test_a_local_server_connects_in_the_background_with_its_stderr_in_a_lo
     [(server, tools)] = hub.available()
     assert server.name == "t"
     assert {tool.name for tool in tools} >= {"echo", "add", "slow", "fail", "multiline"}
-    log = (tmp_path / "logs" / "mcp-t.log").read_text()
-    assert "starting t" in log and "test MCP server starting (stdio)" in log
+    log = tmp_path / "logs" / "mcp-t.log"
+    assert "starting t" in log.read_text() and "test MCP server starting (stdio)" in log.read_text()
+    assert log.stat().st_mode & 0o777 == 0o600
 
 
 async def test_allowed_tools_limit_what_a_turn_may_offer(hub: ToolHub, tmp_path: Path) -> None:
