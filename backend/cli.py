@@ -201,7 +201,7 @@ def _tools(args: argparse.Namespace) -> int:
 
     from backend.settings import SettingsError, load_settings
     from backend.tools.config import McpConfigError, load_mcp_config
-    from backend.tools.hub import check
+    from backend.tools.hub import ServerState, check
     from backend.web.tools_route import server_state
 
     try:
@@ -211,17 +211,20 @@ def _tools(args: argparse.Namespace) -> int:
     except (SettingsError, McpConfigError) as exc:
         return _fail(str(exc), ExitCode.USAGE)
     servers = [s for s in config.servers if not args.names or s.name in args.names]
-    if unknown := sorted(set(args.names) - {s.name for s in config.servers}):
+    broken = [(n, error) for n, error in config.broken if not args.names or n in args.names]
+    known = {s.name for s in config.servers} | {n for n, _ in config.broken}
+    if unknown := sorted(set(args.names) - known):
         return _fail(f"{path} has no server named {', '.join(unknown)}", ExitCode.USAGE)
 
-    async def check_all() -> list[object]:
+    async def check_all() -> list[ServerState]:
         return await asyncio.gather(*(check(s, settings.log_dir) for s in servers if s.enabled))
 
     states = asyncio.run(check_all())
+    states += [ServerState(name, "failed", (), error) for name, error in broken]
     if args.json:
         print(json.dumps({"config_file": str(path), "servers": [server_state(s) for s in states]}))
     else:
-        print(f"tool servers in {path}:" if servers else f"no tool servers in {path}")
+        print(f"tool servers in {path}:" if states or servers else f"no tool servers in {path}")
         for state in states:
             tools = ", ".join(tool.name for tool in state.tools)
             print(f"{state.name}: {state.describe()}" + (f" ({tools})" if tools else ""))

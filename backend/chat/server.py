@@ -398,7 +398,9 @@ class DeskChatKitServer(ChatKitServer[RequestContext]):
             for state in self._tools.unavailable()
         }
         if self._tools.config_error:
-            problems[""] = f"{self._tools.config_error}. The tool servers stay as they were."
+            problems[""] = (
+                f"{self._tools.config_error}. Until that is fixed, what it names stays as it was."
+            )
         told = thread.metadata.get(NOTICED) or {}
         thread.metadata[NOTICED] = {name: _problem_key(text) for name, text in problems.items()}
         return [text for name, text in problems.items() if told.get(name) != _problem_key(text)]

@@ -65,10 +65,19 @@ class ToolServer:
 @dataclass(frozen=True)
 class McpConfig:
     servers: tuple[ToolServer, ...] = ()
+    broken: tuple[tuple[str, str], ...] = ()
+    """Servers whose entry cannot be used: (name, the one-line error). The others are used, as
+    Claude Desktop does: one server's mistake does not take every tool away."""
 
     @property
     def enabled(self) -> tuple[ToolServer, ...]:
         return tuple(server for server in self.servers if server.enabled)
+
+    def strict(self) -> McpConfig:
+        """This config, or the first broken entry's ``McpConfigError`` (for an editor)."""
+        if self.broken:
+            raise McpConfigError(self.broken[0][1])
+        return self
 
 
 def load_mcp_config(path: Path, environ: Mapping[str, str] | None = None) -> McpConfig:
@@ -101,12 +110,14 @@ def parse_mcp_config(document: object, where: str, environ: Mapping[str, str]) -
     servers = document.get("mcpServers", document.get("servers", {}))
     if not isinstance(servers, dict):
         raise McpConfigError(f'{where}: "mcpServers" must be an object of named servers')
-    return McpConfig(
-        tuple(
-            _server(name, entry, _Fields(f'{where}: server "{name}"', environ))
-            for name, entry in servers.items()
-        )
-    )
+    usable: list[ToolServer] = []
+    broken: list[tuple[str, str]] = []
+    for name, entry in servers.items():
+        try:
+            usable.append(_server(name, entry, _Fields(f'{where}: server "{name}"', environ)))
+        except McpConfigError as exc:
+            broken.append((str(name), str(exc)))
+    return McpConfig(tuple(usable), tuple(broken))
 
 
 class _Fields:

@@ -95,7 +95,8 @@ def check(
     document: Mapping[str, Any], where: str, environ: Mapping[str, str] | None = None
 ) -> McpConfig:
     """The servers as the running server would read them, or the one-line ``McpConfigError``."""
-    return parse_mcp_config(dict(document), where, os.environ if environ is None else environ)
+    environ = os.environ if environ is None else environ
+    return parse_mcp_config(dict(document), where, environ).strict()
 
 
 def with_server(

@@ -318,7 +318,8 @@ class ToolHub:
 
     @property
     def config_error(self) -> str | None:
-        """Why ``mcp.json`` cannot be used as it is now (the last good servers stay)."""
+        """Why ``mcp.json``, or an entry of it, cannot be used as it is now: those servers stay
+        as they were (a whole file that cannot be read: all of them)."""
         return self._watched.error
 
     def states(self) -> list[ServerState]:
@@ -330,6 +331,11 @@ class ToolHub:
                 states.append(ServerState(server.name, "disabled"))
             elif connection is not None:
                 states.append(connection.state)
+        for name, error in self.config.broken:
+            connection = self._connections.get(name)
+            states.append(
+                connection.state if connection else ServerState(name, "failed", (), error)
+            )
         return states
 
     def available(self) -> list[tuple[ToolServer, tuple[Tool, ...]]]:
@@ -398,12 +404,17 @@ class ToolHub:
             self._watched.error = str(exc)
             log.warning("%s; the tool servers stay as they were", exc)
             return
-        self._watched.error, self._watched.config = None, config
+        self._watched.config = config
+        self._watched.error = "; ".join(error for _, error in config.broken) or None
+        if config.broken:
+            log.warning("%s; the other tool servers are used", self._watched.error)
+        broken = {name for name, _ in config.broken}  # as they were until the entry is fixed
         wanted = {server.name: server for server in config.enabled}
         outdated = [
             name
             for name, connection in self._connections.items()
-            if name not in wanted or _launch(wanted[name]) != _launch(connection.server)
+            if name not in broken
+            and (name not in wanted or _launch(wanted[name]) != _launch(connection.server))
         ]
         for name in outdated:
             self._close(self._connections.pop(name))

@@ -25,8 +25,15 @@ def parse(servers: dict, key: str = "mcpServers") -> McpConfig:
 
 def refused(servers: object) -> str:
     with pytest.raises(McpConfigError) as caught:
-        parse_mcp_config({"mcpServers": servers}, "mcp.json", ENV)
+        parse_mcp_config({"mcpServers": servers}, "mcp.json", ENV).strict()
     return str(caught.value)
+
+
+def test_a_bad_entry_is_left_out_and_named_while_the_others_are_used() -> None:
+    config = parse({"good": {"command": "a"}, "bad": {"command": 5}, "also": {"url": "ftp://x"}})
+    assert [server.name for server in config.servers] == ["good"]
+    assert [name for name, _ in config.broken] == ["bad", "also"]
+    assert config.broken[0][1] == 'mcp.json: server "bad": "command" must be a string'
 
 
 def test_a_claude_desktop_file_works_as_it_is() -> None:

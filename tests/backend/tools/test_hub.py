@@ -203,3 +203,17 @@ async def test_a_new_approval_policy_applies_without_a_reconnection(
     [(server, _)] = hub.available()
     assert server.require_approval == "never" and server.timeout == 5
     assert (tmp_path / "logs" / "mcp-t.log").read_text().count("starting t") == 1
+
+
+async def test_one_broken_entry_leaves_the_other_servers_working(
+    hub: ToolHub, tmp_path: Path
+) -> None:
+    """As in Claude Desktop: a mistake in one server's entry does not take every tool away."""
+    broken = {"command": "npx", "env": {"TOKEN": "${env:NOT_SET_ANYWHERE_42}"}}
+    write_mcp_json(tmp_path / "mcp.json", {"t": stdio_entry(tmp_path / "t"), "bad": broken})
+
+    await until(lambda: states(hub).get("t") == "connected", "t connects")
+
+    assert states(hub)["bad"] == "failed"
+    assert hub.config_error is not None and '"bad"' in hub.config_error
+    assert "NOT_SET_ANYWHERE_42" in hub.config_error
