@@ -144,10 +144,17 @@ class DeskChatKitServer(ChatKitServer[RequestContext]):
         if approval is None:
             return  # decided already (a second click): nothing runs twice
         yield ThreadItemReplacedEvent(item=decided_card(approval, thread.id, decision))
-        run = self._approvals.take_if_decided(approval.run_id, context.user_id)
-        if run is not None:
+        run = self._approvals.claim(approval.run_id, context.user_id)
+        if run is None:
+            return  # other calls of the run still wait
+        try:
             async for event in self._turn(thread, context, resume=run):
                 yield event
+        except Exception:
+            if self._approvals.is_paused(run.run_id):  # failed before the run started again
+                self._approvals.reopen(approval.id, run.run_id)
+                yield ThreadItemReplacedEvent(item=approval_card(approval, thread.id))
+            raise
 
     async def handle_stream_cancelled(
         self, thread: ThreadMetadata, pending_items: list[ThreadItem], context: RequestContext
@@ -296,9 +303,12 @@ class DeskChatKitServer(ChatKitServer[RequestContext]):
         except Exception as exc:
             raise CustomStreamError(
                 "The paused answer cannot go on: its tools are not all available now "
-                f"({type(exc).__name__}). Ask again.",
+                f"({type(exc).__name__}). Check the tool servers in Settings, then choose "
+                "again, or ask again.",
                 allow_retry=False,
             ) from None
+        assert self._approvals is not None
+        self._approvals.finish(resume.run_id)  # from here on, it runs: never twice
         for item in state.get_interruptions():
             call_id = getattr(item.raw_item, "call_id", None)
             if resume.decisions.get(str(call_id)) == "allow":

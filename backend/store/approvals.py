@@ -3,8 +3,10 @@
 A run that reaches a call needing approval stops; its state (the Agents SDK's ``RunState`` as
 JSON) is kept here with one row per call waiting, so a pending approval survives a restart. A
 click decides a call exactly once (an ``UPDATE … WHERE decision IS NULL``: a second click, or a
-second server, finds it decided), and the run is taken — read and deleted in one transaction —
-by whoever decides its last call, so it resumes once. Rows are the user's, like threads.
+second server, finds it decided), and the run is claimed by whoever decides its last call, so it
+resumes once. It is deleted once it has really started again (``finish``); a resume that fails
+before that (no key, the provider busy) gives the call back to the user (``reopen``), so a
+decision is never lost on the way. Rows are the user's, like threads.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ class Approval:
 
 @dataclass(frozen=True)
 class DecidedRun:
+    run_id: str
     state: str
     workflow_id: str | None
     task_of_call: dict[str, int]
@@ -95,9 +98,9 @@ class ApprovalStore:
         ).fetchone()
         return Approval(*row) if row else None
 
-    def take_if_decided(self, run_id: str, user_id: str) -> DecidedRun | None:
-        """The run, removed, once every call it waits on is decided; ``None`` until then (or
-        when another click took it first)."""
+    def claim(self, run_id: str, user_id: str) -> DecidedRun | None:
+        """The run to resume, once every call it waits on is decided; ``None`` until then, or
+        when another request claimed it first."""
         with _transaction(self._db):
             waiting = self._db.execute(
                 "SELECT count(*) FROM tool_approvals WHERE run_id = ? AND decision IS NULL",
@@ -111,13 +114,33 @@ class ApprovalStore:
                 ).fetchall()
             )
             row = self._db.execute(
-                "DELETE FROM paused_runs WHERE id = ? AND user_id = ? "
+                "UPDATE paused_runs SET resuming = 1 "
+                "WHERE id = ? AND user_id = ? AND resuming = 0 "
                 "RETURNING state, workflow_id, workflow_tasks, counted_usage",
                 (run_id, user_id),
             ).fetchone()
         if row is None:
             return None
-        return DecidedRun(row[0], row[1], json.loads(row[2]), decisions, json.loads(row[3]))
+        return DecidedRun(
+            run_id, row[0], row[1], json.loads(row[2]), decisions, json.loads(row[3])
+        )
+
+    def finish(self, run_id: str) -> None:
+        """The claimed run has started again: it is no longer paused."""
+        self._db.execute("DELETE FROM paused_runs WHERE id = ?", (run_id,))
+
+    def is_paused(self, run_id: str) -> bool:
+        row = self._db.execute("SELECT 1 FROM paused_runs WHERE id = ?", (run_id,)).fetchone()
+        return row is not None
+
+    def reopen(self, approval_id: str, run_id: str) -> None:
+        """A resume failed before the run started: the call waits for the user again."""
+        with _transaction(self._db):
+            self._db.execute(
+                "UPDATE tool_approvals SET decision = NULL WHERE id = ? AND run_id = ?",
+                (approval_id, run_id),
+            )
+            self._db.execute("UPDATE paused_runs SET resuming = 0 WHERE id = ?", (run_id,))
 
     def expire_thread(
         self, thread_id: str, user_id: str

@@ -93,8 +93,12 @@ SQLITE: tuple[Migration, ...] = (
     ),
     Migration(
         5,
-        "a paused run remembers the tokens already counted (its resumed run reports them again)",
-        "ALTER TABLE paused_runs ADD COLUMN counted_usage TEXT NOT NULL DEFAULT '{}';",
+        "a paused run remembers the tokens already counted (its resumed run reports them again) "
+        "and whether a request is resuming it",
+        """
+        ALTER TABLE paused_runs ADD COLUMN counted_usage TEXT NOT NULL DEFAULT '{}';
+        ALTER TABLE paused_runs ADD COLUMN resuming INTEGER NOT NULL DEFAULT 0;
+        """,
     ),
 )
 

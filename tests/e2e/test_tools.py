@@ -8,6 +8,7 @@ what the model was really given. The MCP test server logs every call it runs.
 from __future__ import annotations
 
 import json
+import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -700,3 +701,47 @@ def test_an_allowed_call_runs_as_long_as_it_needs_and_shows_as_running(
     assert replaced[0]["status_indicator"] == "loading"
     assert "Waiting for your approval" not in replaced[0]["content"]
     assert replaced[-1]["status_indicator"] == "complete"
+
+
+def test_a_resume_refused_before_it_starts_gives_the_card_back(
+    tools_dir: Path, upstream: FakeUpstream, user: str
+) -> None:
+    """Allowed while the provider is busy: the call is not lost, the card asks again."""
+    desk = start_desk(
+        tools_dir,
+        upstream,
+        "openai",
+        CHATKIT_DESK_PROVIDER_CONCURRENCY="1",
+        CHATKIT_DESK_PROVIDER_QUEUE="0",
+    )
+    client = client_for(desk, user)
+    marker = uuid.uuid4().hex[:8]
+    holding = threading.Event()
+
+    def hold_the_provider() -> None:
+        body = {"type": "threads.create", "params": {"input": user_input(f"[hold:{marker}]")}}
+        with client_for(desk, user).http.stream("POST", "/chatkit", json=body) as answer:
+            for line in answer.iter_lines():
+                if "text_delta" in line:
+                    holding.set()
+
+    try:
+        asked = client.create_thread(call("ask__echo", text=marker))
+        card, actions = card_of(asked)
+        holder = threading.Thread(target=hold_the_provider)
+        holder.start()
+        wait_until(holding.is_set, "the provider to be busy with another answer")
+
+        refused = click(client, asked.thread_id, card, actions["allow"])
+
+        assert "busy" in refused.errors[0]["message"]
+        assert "onClickAction" in json.dumps(refused.done_items("widget")[-1]["widget"])
+        assert runs_of(tools_dir / "ask", "echo", marker) == []
+        upstream.release(marker)
+        holder.join(60)
+        allowed = click(client, asked.thread_id, card, actions["allow"])
+        assert allowed.assistant_text == f"Tool results: ask__echo → {marker}."
+        assert len(runs_of(tools_dir / "ask", "echo", marker)) == 1
+    finally:
+        upstream.release(marker)
+        desk.stop()

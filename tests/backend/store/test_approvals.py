@@ -58,22 +58,38 @@ def test_a_call_is_decided_once(approvals: ApprovalStore) -> None:
 def test_another_users_approval_is_not_found(approvals: ApprovalStore) -> None:
     pause(approvals, waiting("a1", "c1"))
     assert approvals.decide("a1", "bob", "thr_1", "tc_a1", "allow") is None
-    assert approvals.take_if_decided("run_1", "bob") is None
+    assert approvals.claim("run_1", "bob") is None
 
 
 def test_the_run_resumes_once_its_last_call_is_decided(approvals: ApprovalStore) -> None:
     pause(approvals, waiting("a1", "c1"), waiting("a2", "c2"))
     approvals.decide("a1", "alice", "thr_1", "tc_a1", "allow")
-    assert approvals.take_if_decided("run_1", "alice") is None, "c2 is still waiting"
+    assert approvals.claim("run_1", "alice") is None, "c2 is still waiting"
     approvals.decide("a2", "alice", "thr_1", "tc_a2", "deny")
 
-    run = approvals.take_if_decided("run_1", "alice")
+    run = approvals.claim("run_1", "alice")
 
     assert run is not None
-    assert (run.state, run.workflow_id) == ('{"state": 1}', "wf_1")
+    assert (run.run_id, run.state, run.workflow_id) == ("run_1", '{"state": 1}', "wf_1")
     assert run.decisions == {"c1": "allow", "c2": "deny"}
     assert run.task_of_call == {"c1": 0, "c2": 1}
-    assert approvals.take_if_decided("run_1", "alice") is None, "taken once"
+    assert approvals.claim("run_1", "alice") is None, "claimed once"
+    approvals.finish("run_1")
+    assert not approvals.is_paused("run_1")
+
+
+def test_a_resume_that_fails_before_it_starts_gives_the_call_back(
+    approvals: ApprovalStore,
+) -> None:
+    pause(approvals, waiting("a1", "c1"))
+    approvals.decide("a1", "alice", "thr_1", "tc_a1", "allow")
+    assert approvals.claim("run_1", "alice") is not None
+
+    approvals.reopen("a1", "run_1")  # say the provider was busy
+
+    assert approvals.claim("run_1", "alice") is None, "the call waits for the user again"
+    assert approvals.decide("a1", "alice", "thr_1", "tc_a1", "allow") is not None
+    assert approvals.claim("run_1", "alice") is not None
 
 
 def test_an_approval_is_decided_only_on_its_own_card_in_its_own_thread(
@@ -97,7 +113,7 @@ def test_the_usage_counted_at_the_pause_comes_back_with_the_run(approvals: Appro
         {"input_tokens": 12, "requests": 1},
     )
     approvals.decide("a9", "alice", "thr_1", "tc_a9", "allow")
-    run = approvals.take_if_decided("run_2", "alice")
+    run = approvals.claim("run_2", "alice")
     assert run is not None and run.counted_usage == {"input_tokens": 12, "requests": 1}
 
 
@@ -110,7 +126,7 @@ def test_a_new_message_expires_what_waits(approvals: ApprovalStore) -> None:
     assert [a.id for a in expired] == ["a2"]
     assert workflows == [("wf_1", {"c1": 0, "c2": 1})]
     assert approvals.decide("a2", "alice", "thr_1", "tc_a2", "allow") is None
-    assert approvals.take_if_decided("run_1", "alice") is None
+    assert approvals.claim("run_1", "alice") is None
 
 
 def test_waiting_calls_survive_a_restart(tmp_path: Path, approvals: ApprovalStore) -> None:
@@ -119,7 +135,7 @@ def test_waiting_calls_survive_a_restart(tmp_path: Path, approvals: ApprovalStor
     try:
         again = ApprovalStore(reopened)
         assert again.decide("a1", "alice", "thr_1", "tc_a1", "allow") is not None
-        assert again.take_if_decided("run_1", "alice") is not None
+        assert again.claim("run_1", "alice") is not None
     finally:
         reopened.close()
 
