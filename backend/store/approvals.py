@@ -121,9 +121,7 @@ class ApprovalStore:
             ).fetchone()
         if row is None:
             return None
-        return DecidedRun(
-            run_id, row[0], row[1], json.loads(row[2]), decisions, json.loads(row[3])
-        )
+        return DecidedRun(run_id, row[0], row[1], json.loads(row[2]), decisions, json.loads(row[3]))
 
     def finish(self, run_id: str) -> None:
         """The claimed run has started again: it is no longer paused."""
