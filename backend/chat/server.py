@@ -48,7 +48,7 @@ from backend.chat.reply import AssistantReply, marked_incomplete
 from backend.chat.turns import TurnListener, TurnRecord
 from backend.chat.usage import TokenUsage, add_to_thread
 from backend.chat.waits import Waits, bounded_waits
-from backend.chat.workflows import ended, settle_waiting
+from backend.chat.workflows import ToolWorkflow, ended, settle_waiting
 from backend.context import RequestContext
 from backend.store.approvals import Approval, ApprovalStore, DecidedRun
 from backend.tools.functions import ToolCalls, current_tool_calls, function_tools
@@ -82,6 +82,8 @@ class DeskChatKitServer(ChatKitServer[RequestContext]):
         self._on_turn = on_turn
         self._tools = tools
         self._approvals = approvals
+        self._resumed: dict[str, ToolWorkflow] = {}
+        """The tool workflow of a resumed run still streaming, by thread."""
 
     async def process_parsed(
         self, request: ChatKitReq, context: RequestContext
@@ -159,7 +161,14 @@ class DeskChatKitServer(ChatKitServer[RequestContext]):
     async def handle_stream_cancelled(
         self, thread: ThreadMetadata, pending_items: list[ThreadItem], context: RequestContext
     ) -> None:
-        """Keep the tool calls and reasoning of a turn the client left, not only its text."""
+        """Keep the tool calls and reasoning of a turn the client left, not only its text.
+
+        A resumed run's tool workflow is not among ``pending_items`` (it was stored when the run
+        paused): its calls still running are stored as stopped too.
+        """
+        resumed = self._resumed.pop(thread.id, None)
+        if resumed is not None and resumed.item is not None:
+            await self.store.save_item(thread.id, ended(resumed.item, STOPPED), context)
         for item in pending_items:
             if isinstance(item, WorkflowItem) and item.workflow.tasks:
                 if item.workflow.type == "custom":
@@ -248,6 +257,7 @@ class DeskChatKitServer(ChatKitServer[RequestContext]):
                 if resume is not None:
                     for event in reply.tools.resume(resume.decisions):
                         yield event
+                    self._resumed[thread.id] = reply.tools  # see handle_stream_cancelled
                 try:
                     async for event in bounded_waits(
                         reply.events(result),
@@ -284,6 +294,8 @@ class DeskChatKitServer(ChatKitServer[RequestContext]):
                         result.cancel()
                     counted = TokenUsage(**resume.counted_usage) if resume else TokenUsage()
                     _count(turn, thread, result, reply, calls, counted)
+                    if not reply.tools.is_open:  # else the client left: settled on cancel
+                        self._resumed.pop(thread.id, None)
         except ProviderBusy as busy:
             turn.outcome = "busy"
             raise provider_errors.busy_error(provider, str(busy)) from None

@@ -745,3 +745,25 @@ def test_a_resume_refused_before_it_starts_gives_the_card_back(
     finally:
         upstream.release(marker)
         desk.stop()
+
+
+def test_stopping_an_answer_while_an_allowed_call_runs_keeps_it_as_stopped(
+    client: DeskClient, tools_dir: Path
+) -> None:
+    name = f"stop-{uuid.uuid4().hex[:8]}"
+    asked = client.create_thread(call("ask__wait_for", name=name))
+    card, actions = card_of(asked)
+    params = {"thread_id": asked.thread_id, "item_id": card["id"], "action": actions["allow"]}
+    body = {"type": "threads.custom_action", "params": params}
+    with client.http.stream("POST", "/chatkit", json=body) as answer:
+        for line in answer.iter_lines():
+            if '"status_indicator":"loading"' in line.replace(" ", ""):
+                break  # the call runs: the user pressed Stop
+    release(tools_dir / "ask", name)
+
+    def stored_task() -> dict[str, Any]:
+        items = client.list_items(asked.thread_id, order="asc").body["data"]
+        return next(i for i in items if i["type"] == "workflow")["workflow"]["tasks"][0]
+
+    wait_until(lambda: "Stopped" in stored_task()["content"], "the call to be stored as stopped")
+    assert stored_task()["status_indicator"] == "complete"
