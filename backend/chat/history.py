@@ -7,8 +7,9 @@ form is accepted by both the Responses and the Chat Completions paths.
 
 Earlier tool calls are told as text (which tools were called, with what, and what came back),
 not replayed as calls: a replayed call would need provider details kept with it (Gemini's
-thought signatures), and the model needs to know what happened, not to redo it. Approval cards
-are not shown to the model: the workflow already says what ran.
+thought signatures), and the model needs to know what happened, not to redo it. They are told
+in the assistant's voice: what a tool returned is third-party text, never the user's words.
+Approval cards are not shown to the model: the workflow already says what ran.
 """
 
 from __future__ import annotations
@@ -49,8 +50,8 @@ class PlainAssistantTextConverter(ThreadItemConverter):
         ]
         if not calls:
             return None  # reasoning: shown to the user only
-        text = "Earlier in this conversation you called these tools (→ result, ✗ error):\n"
-        return {"role": "user", "content": text + "\n".join(calls)}
+        text = "Tools I called at this point of the conversation (→ result, ✗ error):\n"
+        return {"role": "assistant", "content": text + "\n".join(calls)}
 
     async def widget_to_input(
         self, item: WidgetItem

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 _HIDDEN = "Hidden context for the agent"
-TOOL_HISTORY = "Earlier in this conversation you called these tools"
+TOOL_HISTORY = "Tools I called at this point of the conversation"
 XSS_REPLY = 'Here: <img src=x onerror="window.__xss=1"> and <script>window.__xss=2</script> done.'
 SEND_TIME = "@T@"
 _CALL = re.compile(r"\[(tool|loop):([\w.-]+)(?: (\{[^{}]*\}))?\]")
@@ -56,9 +56,7 @@ class Request:
     @property
     def users(self) -> list[str]:
         return [
-            text
-            for role, text in self.messages
-            if role == "user" and not text.startswith((_HIDDEN, TOOL_HISTORY))
+            text for role, text in self.messages if role == "user" and not text.startswith(_HIDDEN)
         ]
 
     @property
@@ -68,7 +66,12 @@ class Request:
 
     @property
     def tool_history(self) -> list[str]:
-        return [text for role, text in self.messages if text.startswith(TOOL_HISTORY)]
+        """What the model was told, in its own voice, of the tools it called in earlier turns."""
+        return [
+            text
+            for role, text in self.messages
+            if role == "assistant" and text.startswith(TOOL_HISTORY)
+        ]
 
 
 def text_of(content: Any) -> str:
@@ -164,7 +167,11 @@ def answer_text(request: Request, instructions: str) -> str:
     if "[instructions]" in last:
         return f"My instructions are: {instructions}"
     users = request.users
-    replies = [text for role, text in request.messages if role == "assistant"]
+    replies = [
+        text
+        for role, text in request.messages
+        if role == "assistant" and not text.startswith(TOOL_HISTORY)
+    ]
     earlier = f"Earlier you said: {users[-2]}." if len(users) > 1 else "This is our first exchange."
     reply = f"You said: {last}. {earlier} I have seen {len(replies)} earlier replies."
     if history := request.tool_history:
