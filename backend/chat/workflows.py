@@ -96,13 +96,21 @@ class ToolWorkflow:
         events.append(self._changed(WorkflowTaskAdded(task_index=index, task=task)))
         return events
 
-    def finished(self, call_id: str, ok: bool, output: str) -> list[ThreadStreamEvent]:
+    def _stops_running(self, call_id: str) -> tuple[int, CustomTask] | None:
+        """The task of a call that is no longer running (done, or waiting for approval)."""
         index = self.task_of_call.get(call_id)
         if self.item is None or index is None:
-            return []
+            return None
         task = self.item.workflow.tasks[index]
         assert isinstance(task, CustomTask)
         self.running = max(0, self.running - 1)
+        return index, task
+
+    def finished(self, call_id: str, ok: bool, output: str) -> list[ThreadStreamEvent]:
+        found = self._stops_running(call_id)
+        if found is None:
+            return []
+        index, task = found
         arguments = self._arguments.get(call_id, (task.content or "").split("\n")[0])
         result = shorten(output.strip(), RESULT_SHOWN)
         content = f"{arguments}\n→ {result}" if ok else f"{arguments}\n✗ {result}"
@@ -111,12 +119,10 @@ class ToolWorkflow:
         return [self._changed(WorkflowTaskUpdated(task_index=index, task=done))]
 
     def awaiting_approval(self, call_id: str) -> list[ThreadStreamEvent]:
-        index = self.task_of_call.get(call_id)
-        if self.item is None or index is None:
+        found = self._stops_running(call_id)
+        if found is None:
             return []
-        task = self.item.workflow.tasks[index]
-        assert isinstance(task, CustomTask)
-        self.running = max(0, self.running - 1)
+        index, task = found
         waiting = task.model_copy(
             update={"content": f"{task.content}\n{AWAITING_APPROVAL}", "status_indicator": "none"}
         )

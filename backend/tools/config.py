@@ -80,14 +80,19 @@ class McpConfig:
         return self
 
 
-def load_mcp_config(path: Path, environ: Mapping[str, str] | None = None) -> McpConfig:
-    """The tool servers in ``path`` (none when there is no file), or ``McpConfigError``."""
+def read_config_text(path: Path) -> str:
+    """The file's text ("" when there is no file yet), or ``McpConfigError``."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        return McpConfig()
+        return ""
     except (OSError, UnicodeDecodeError) as exc:
         raise McpConfigError(f"{path} cannot be read ({exc})") from None
+
+
+def load_mcp_config(path: Path, environ: Mapping[str, str] | None = None) -> McpConfig:
+    """The tool servers in ``path`` (none when there is no file), or ``McpConfigError``."""
+    text = read_config_text(path)
     if not text.strip():
         return McpConfig()
     document = parse_json(text, str(path))

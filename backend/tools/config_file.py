@@ -29,6 +29,7 @@ from backend.tools.config import (
     McpConfigError,
     parse_json,
     parse_mcp_config,
+    read_config_text,
 )
 
 SERVERS_KEY = "mcpServers"
@@ -64,13 +65,7 @@ def parse_document(text: str, where: str) -> Document:
 
 def read_document(path: Path) -> Document:
     """The file as it is (no file: no servers yet), or ``McpConfigError``."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return empty_document()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise McpConfigError(f"{path} cannot be read ({exc})") from None
-    return parse_document(text, str(path))
+    return parse_document(read_config_text(path), str(path))
 
 
 def document_text(document: Mapping[str, Any]) -> str:

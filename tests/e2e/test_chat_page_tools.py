@@ -18,7 +18,7 @@ import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
 from tests.support.browser import Session, open_session
-from tests.support.desk_process import DeskProcess, base_env
+from tests.support.desk_process import DeskProcess, start_with_tools
 from tests.support.fake_upstream import FakeUpstream
 from tests.support.mcp_servers import release, stdio_entry, write_mcp_json
 
@@ -26,14 +26,7 @@ XSS = "<img src=x onerror=window.__xss=1>"
 
 
 def start_desk(folder: Path, upstream: FakeUpstream, **env: str) -> DeskProcess:
-    data_dir = folder / f"data-{uuid.uuid4().hex[:6]}"
-    environment = base_env(data_dir, upstream.base_url, folder / "keyring.json")
-    environment.update(
-        CHATKIT_DESK_PROVIDER="openai",
-        CHATKIT_DESK_MCP_CONFIG=str(folder / "mcp.json"),
-        **env,
-    )
-    return DeskProcess(environment, data_dir.with_suffix(".log")).start()
+    return start_with_tools(folder, upstream.base_url, **env)
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from tests.conftest import client_for
-from tests.support.desk_process import DeskProcess, base_env
+from tests.support.desk_process import DeskProcess, start_with_tools
 from tests.support.fake_upstream import FakeUpstream
 from tests.support.mcp_servers import McpHttpServer, calls, release, stdio_entry, write_mcp_json
 from tests.support.sse_client import DeskClient, Reply, user_input
@@ -47,15 +47,9 @@ def tools_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 
 def start_desk(folder: Path, upstream: FakeUpstream, provider: str, **env: str) -> DeskProcess:
-    data_dir = folder / f"data-{provider}-{uuid.uuid4().hex[:6]}"
-    environment = base_env(data_dir, upstream.base_url, folder / "keyring.json")
-    environment.update(
-        CHATKIT_DESK_PROVIDER=provider,
-        CHATKIT_DESK_MCP_CONFIG=str(folder / "mcp.json"),
-        CHATKIT_DESK_MAX_TOOL_STEPS=str(MAX_STEPS),
-        **env,
+    return start_with_tools(
+        folder, upstream.base_url, provider, CHATKIT_DESK_MAX_TOOL_STEPS=str(MAX_STEPS), **env
     )
-    return DeskProcess(environment, data_dir.with_suffix(".log")).start()
 
 
 @pytest.fixture(scope="module", params=["openai", "gemini"])

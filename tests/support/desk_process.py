@@ -125,3 +125,15 @@ class DeskProcess:
         if self.process and self.process.poll() is None:
             self.process.kill()
             self.process.wait()
+
+
+def start_with_tools(
+    folder: Path, upstream_url: str, provider: str = "openai", **env: str
+) -> DeskProcess:
+    """A server of its own (new data dir in ``folder``) using ``folder/mcp.json``."""
+    data_dir = folder / f"data-{provider}-{os.urandom(3).hex()}"
+    environment = base_env(data_dir, upstream_url, folder / "keyring.json")
+    environment.update(
+        CHATKIT_DESK_PROVIDER=provider, CHATKIT_DESK_MCP_CONFIG=str(folder / "mcp.json"), **env
+    )
+    return DeskProcess(environment, data_dir.with_suffix(".log")).start()
