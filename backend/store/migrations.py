@@ -100,6 +100,17 @@ SQLITE: tuple[Migration, ...] = (
         ALTER TABLE paused_runs ADD COLUMN resuming INTEGER NOT NULL DEFAULT 0;
         """,
     ),
+    Migration(
+        6,
+        "attachments remember when they were created (unsent ones are collected after a while) "
+        "and how many bytes were uploaded (NULL until the upload is complete)",
+        """
+        ALTER TABLE attachments ADD COLUMN created_at INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE attachments ADD COLUMN size INTEGER;
+        CREATE INDEX attachments_unsent ON attachments (created_at) WHERE thread_id IS NULL;
+        CREATE INDEX attachments_by_thread ON attachments (thread_id);
+        """,
+    ),
 )
 
 

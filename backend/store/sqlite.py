@@ -12,14 +12,18 @@ Another user's thread is indistinguishable from a missing one: both raise ``NotF
 from __future__ import annotations
 
 import sqlite3
+import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal, TypeVar
 
 from chatkit.store import NotFoundError, Store, StoreItemType
 from chatkit.types import Attachment, Page, ThreadItem, ThreadMetadata
 from pydantic import TypeAdapter
 
+from backend.attachments.files import AttachmentFiles, FileUpload
 from backend.context import RequestContext
 
 Order = Literal["asc", "desc"]
@@ -35,11 +39,29 @@ def _check_order(order: str) -> Order:
     return order  # type: ignore[return-value]
 
 
-class SQLiteStore(Store[RequestContext]):
-    """Threads, items and attachments on a connection from ``database.open_database``."""
+@dataclass(frozen=True)
+class AttachmentRecord:
+    """An attachment with what the store knows of it beyond its ChatKit metadata."""
 
-    def __init__(self, db: sqlite3.Connection) -> None:
+    attachment: Attachment
+    user_id: str
+    thread_id: str | None
+    size: int | None
+    """Bytes uploaded; ``None`` until the upload is complete."""
+    created_at: int
+
+
+class SQLiteStore(Store[RequestContext]):
+    """Threads, items and attachments on a connection from ``database.open_database``, and the
+    attachments' bytes in ``files`` (deleted with their attachment or thread)."""
+
+    def __init__(self, db: sqlite3.Connection, files: AttachmentFiles | None = None) -> None:
+        """``files`` defaults to the ``attachments`` folder beside the database file."""
         self._db = db
+        if files is None:
+            database_file = db.execute("PRAGMA database_list").fetchone()[2]
+            files = AttachmentFiles(Path(database_file).parent / "attachments")
+        self._files = files
 
     # Ids are longer than the SDK's 8 hex digits: they are unique across all users' rows.
     def generate_thread_id(self, context: RequestContext) -> str:
@@ -100,11 +122,18 @@ class SQLiteStore(Store[RequestContext]):
         return _to_page([ThreadMetadata.model_validate_json(data) for _, data in rows], limit)
 
     async def delete_thread(self, thread_id: str, context: RequestContext) -> None:
+        attachments = self._ids(
+            "SELECT id FROM attachments WHERE thread_id = ? AND user_id = ?",
+            (thread_id, context.user_id),
+        )
         cursor = self._db.execute(
             "DELETE FROM threads WHERE id = ? AND user_id = ?", (thread_id, context.user_id)
         )
         if cursor.rowcount == 0:
             raise NotFoundError(f"Thread {thread_id} not found")
+        # The rows went with the thread (cascade); the bytes are files. A crash right here
+        # leaves files without rows, which the next start's sweep removes.
+        self._delete_files(attachments)
 
     # Items
 
@@ -180,7 +209,8 @@ class SQLiteStore(Store[RequestContext]):
             (thread_id, item_id, context.user_id),
         )
 
-    # Attachments (metadata only)
+    # Attachments: metadata in rows, bytes in files (``KEY`` is the id, derived copies add a
+    # suffix)
 
     async def save_attachment(self, attachment: Attachment, context: RequestContext) -> None:
         thread_id = attachment.thread_id
@@ -188,14 +218,85 @@ class SQLiteStore(Store[RequestContext]):
             self._thread_seq(thread_id, context)
         cursor = self._db.execute(
             """
-            INSERT INTO attachments (id, user_id, thread_id, data) VALUES (?, ?, ?, ?)
+            INSERT INTO attachments (id, user_id, thread_id, data, created_at)
+            VALUES (?, ?, ?, ?, ?)
             ON CONFLICT (id) DO UPDATE SET thread_id = excluded.thread_id, data = excluded.data
             WHERE attachments.user_id = excluded.user_id
             """,
-            (attachment.id, context.user_id, thread_id, attachment.model_dump_json()),
+            (
+                attachment.id,
+                context.user_id,
+                thread_id,
+                attachment.model_dump_json(),
+                int(time.time()),
+            ),
         )
         if cursor.rowcount == 0:
             raise NotFoundError(f"Attachment {attachment.id} not found")
+
+    async def attachment_record(self, attachment_id: str) -> AttachmentRecord | None:
+        """Any user's attachment by id: for checking a signed link, which names no user."""
+        row = self._db.execute(
+            "SELECT data, user_id, thread_id, size, created_at FROM attachments WHERE id = ?",
+            (attachment_id,),
+        ).fetchone()
+        if row is None:
+            return None
+        data, user_id, thread_id, size, created_at = row
+        return AttachmentRecord(
+            _attachment.validate_json(data), user_id, thread_id, size, created_at
+        )
+
+    def begin_upload(self, key: str) -> FileUpload:
+        """Somewhere to write an attachment's bytes; they count once ``record_upload`` ran."""
+        return self._files.begin(key)
+
+    async def record_upload(
+        self, attachment: Attachment, size: int, context: RequestContext
+    ) -> None:
+        """The upload of ``attachment`` is complete: its final metadata and its size."""
+        cursor = self._db.execute(
+            "UPDATE attachments SET data = ?, size = ? WHERE id = ? AND user_id = ?",
+            (attachment.model_dump_json(), size, attachment.id, context.user_id),
+        )
+        if cursor.rowcount == 0:
+            raise NotFoundError(f"Attachment {attachment.id} not found")
+
+    async def read_attachment_bytes(self, key: str) -> bytes | None:
+        """The bytes stored under ``key``, if any (the caller checked who may read them)."""
+        if self._files.path(key) is None:
+            return None
+        try:
+            return await self._files.read(key)
+        except FileNotFoundError:  # deleted meanwhile
+            return None
+
+    def discard_bytes(self, keys: Iterable[str]) -> None:
+        """Delete bytes written for an upload that was then refused."""
+        self._files.delete(keys)
+
+    async def unsent_attachments(self, created_before: int) -> list[str]:
+        """Ids of attachments never sent with a message and created before that time."""
+        return self._ids(
+            "SELECT id FROM attachments WHERE thread_id IS NULL AND created_at < ?",
+            (created_before,),
+        )
+
+    async def forget_attachments(self, attachment_ids: Iterable[str]) -> None:
+        """Delete these attachments, rows and bytes, whoever owns them (housekeeping)."""
+        ids = list(attachment_ids)
+        self._db.executemany("DELETE FROM attachments WHERE id = ?", [(id_,) for id_ in ids])
+        self._delete_files(ids)
+
+    def sweep_attachment_files(self) -> int:
+        """Remove files no attachment owns (half uploads, a crash mid-delete); how many."""
+        return self._files.sweep(set(self._ids("SELECT id FROM attachments", ())))
+
+    def _ids(self, sql: str, args: tuple[object, ...]) -> list[str]:
+        return [row[0] for row in self._db.execute(sql, args).fetchall()]
+
+    def _delete_files(self, attachment_ids: Iterable[str]) -> None:
+        self._files.delete(key for id_ in attachment_ids for key in attachment_keys(id_))
 
     async def load_attachment(self, attachment_id: str, context: RequestContext) -> Attachment:
         row = self._db.execute(
@@ -213,6 +314,7 @@ class SQLiteStore(Store[RequestContext]):
         )
         if cursor.rowcount == 0:
             raise NotFoundError(f"Attachment {attachment_id} not found")
+        self._delete_files([attachment_id])
 
     # Paging
 
@@ -249,6 +351,15 @@ _PREFIXES: dict[StoreItemType, str] = {
     "attachment": "atc",
     "sdk_hidden_context": "shcx",
 }
+
+
+MODEL_COPY = ".model"
+"""Key suffix of an image's copy made for the model (``backend.attachments.images``)."""
+
+
+def attachment_keys(attachment_id: str) -> tuple[str, ...]:
+    """Every key an attachment's bytes may be stored under."""
+    return (attachment_id, attachment_id + MODEL_COPY)
 
 
 def _to_page(rows: list[_T], limit: int) -> Page[_T]:

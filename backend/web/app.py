@@ -6,6 +6,7 @@ are ``backend.serve``'s), so tests can build as many as they like.
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -14,6 +15,10 @@ from fastapi import Depends, FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from backend import __version__
+from backend.attachments.files import AttachmentFiles
+from backend.attachments.housekeeping import collect_unsent_attachments
+from backend.attachments.previews import PreviewLinks
+from backend.attachments.service import DeskAttachments
 from backend.chat.gate import ProviderGate
 from backend.chat.providers import ProviderRegistry
 from backend.chat.server import DeskChatKitServer
@@ -24,7 +29,14 @@ from backend.store.approvals import ApprovalStore
 from backend.store.login_tokens import UsedLoginTokens
 from backend.tokens import TokenAuthority
 from backend.tools.hub import ToolHub
-from backend.web import chatkit_route, pages_route, simple_chat_route, tools_route, usage_route
+from backend.web import (
+    attachments_route,
+    chatkit_route,
+    pages_route,
+    simple_chat_route,
+    tools_route,
+    usage_route,
+)
 from backend.web.access_log import AccessLog
 from backend.web.auth import token_user
 from backend.web.error_handlers import install_error_handlers
@@ -44,7 +56,7 @@ def create_app(
 ) -> FastAPI:
     """The app on an open ``database`` (``backend.store.database``), which it closes at the end."""
     settings = live_settings.current()
-    store = SQLiteStore(database)
+    store = SQLiteStore(database, AttachmentFiles(settings.attachments_dir))
     used_logins = UsedLoginTokens(database)
     streams = StreamSlots(settings.max_streams_per_user, settings.max_streams)
     metrics = Metrics(active_streams=lambda: streams.active)
@@ -52,11 +64,21 @@ def create_app(
         settings.provider_concurrency, settings.provider_queue, settings.provider_queue_wait
     )
     tools = ToolHub(lambda: live_settings.current().mcp_config_file, settings.log_dir)
+    previews = PreviewLinks(tokens)
+    attachments = DeskAttachments(store, tokens, previews)
     chatkit = DeskChatKitServer(
-        store, providers, gate, metrics.record_turn, tools, ApprovalStore(database)
+        store,
+        providers,
+        gate,
+        metrics.record_turn,
+        tools,
+        ApprovalStore(database),
+        attachments,
+        previews,
     )
     desk = Services(
         store=store,
+        attachments=attachments,
         used_logins=used_logins,
         providers=providers,
         chatkit=chatkit,
@@ -70,9 +92,14 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         tools.start()  # the tool servers connect in the background
+        store.sweep_attachment_files()  # what a crash mid-upload or mid-delete left
+        collector = asyncio.create_task(
+            collect_unsent_attachments(attachments, lambda: live_settings.current())
+        )
         try:
             yield
         finally:
+            collector.cancel()
             await tools.aclose()
             await providers.aclose()
             database.close()
@@ -88,6 +115,7 @@ def create_app(
     app.state.services = desk
     install_error_handlers(app)
     app.include_router(chatkit_route.router)
+    app.include_router(attachments_route.router)
     app.include_router(simple_chat_route.router)
     app.include_router(pages_route.router)
     app.include_router(tools_route.router)
