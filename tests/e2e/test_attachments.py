@@ -363,6 +363,23 @@ def test_message_ids_that_cannot_be_sent_are_refused_before_the_stream(
     assert error_of(send(alice, "again", used["id"])) == (409, "attachment_already_sent")
 
 
+def test_an_upload_the_user_abandons_leaves_nothing(desk: DeskProcess, alice: DeskClient) -> None:
+    _, created = create(alice, "cancelled.txt", "text/plain", 1_000_000)
+    with _half_upload(created["upload_descriptor"]):
+        wait_until(
+            lambda: (attachments_dir(desk) / f"{created['id']}.part").exists(),
+            "the upload began writing",
+        )
+    wait_until(
+        lambda: (
+            "attachment_upload_abandoned" in desk.log() and not stored_files(desk, created["id"])
+        ),
+        "the abandoned upload was cleaned up",
+    )
+    assert "Traceback" not in desk.log()
+    assert error_of(send(alice, "hi", created["id"])) == (409, "attachment_not_uploaded")
+
+
 # Bytes on disk: deleted with their thread or attachment, collected when never sent
 
 
