@@ -347,7 +347,11 @@ def test_chatkit_js_when_its_script_loads_and_the_built_in_client_when_chosen_in
     page = session.page
     expect(page.locator("openai-chatkit")).to_have_text("fake ChatKit.js component")
     options = page.evaluate("window.__chatkitOptions")
-    assert options[0]["api"] == {"url": f"{desk.url}/chatkit", "domainKey": "domain_pk_test_1234"}
+    assert options[0]["api"] == {
+        "url": f"{desk.url}/chatkit",
+        "domainKey": "domain_pk_test_1234",
+        "uploadStrategy": {"type": "two_phase"},
+    }
     assert options[0]["theme"]["colorScheme"] == "light"
     expect(page.locator(".app")).to_have_count(0)
     assert page.evaluate("document.documentElement.dataset.client") == "chatkit-js"
