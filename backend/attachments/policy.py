@@ -22,17 +22,22 @@ class AttachmentRefused(Exception):
         self.message = message
 
 
-def megabytes(size: int) -> str:
-    return f"{size / 1_048_576:.1f} MB".replace(".0 MB", " MB")
+def size_text(size: int) -> str:
+    """A size as people read it: "20 MB", "1.5 MB", "9.8 KB", "512 B" (a limit under 1 MB was
+    "0 MB")."""
+    for unit, scale in (("MB", 1_048_576), ("KB", 1024)):
+        if size >= scale:
+            return f"{size / scale:.1f} {unit}".replace(f".0 {unit}", f" {unit}")
+    return f"{size} B"
 
 
 def too_large(size: int | None, settings: Settings) -> AttachmentRefused:
     limit = settings.max_attachment_bytes
-    size_text = f" is {megabytes(size)};" if size is not None else " is larger than allowed;"
+    actual = f" is {size_text(size)};" if size is not None else " is larger than allowed;"
     return AttachmentRefused(
         413,
         "file_too_large",
-        f"The file{size_text} the limit is {megabytes(limit)} per file "
+        f"The file{actual} the limit is {size_text(limit)} per file "
         "(CHATKIT_DESK_MAX_ATTACHMENT_BYTES).",
     )
 

@@ -70,7 +70,9 @@ async def index(request: Request) -> Response:
 
 @router.get("/config.json", response_model=None)
 async def page_config(request: Request) -> Response:
-    """What the built-in page needs to know: where ChatKit lives and which client to use."""
+    """What the built-in page needs to know: where ChatKit lives, which client to use, and what
+    may be attached (so the page can refuse a file before uploading it; the server still
+    checks)."""
     if not signed_in(request):
         raise ApiError(401, "not_signed_in", "Sign in first: open the chat from the tray.")
     settings = settings_of(request)
@@ -81,6 +83,11 @@ async def page_config(request: Request) -> Response:
             "web_client": settings.web_client,
             "provider": settings.provider,
             "model": settings.model,
+            "attachments": {
+                "max_bytes": settings.max_attachment_bytes,
+                "max_count": settings.max_attachments_per_message,
+                "types": settings.attachment_types,
+            },
         },
         headers={"Cache-Control": "no-store"},
     )

@@ -347,7 +347,11 @@ def test_chatkit_js_when_its_script_loads_and_the_built_in_client_when_chosen_in
     page = session.page
     expect(page.locator("openai-chatkit")).to_have_text("fake ChatKit.js component")
     options = page.evaluate("window.__chatkitOptions")
-    assert options[0]["api"] == {"url": f"{desk.url}/chatkit", "domainKey": "domain_pk_test_1234"}
+    assert options[0]["api"] == {
+        "url": f"{desk.url}/chatkit",
+        "domainKey": "domain_pk_test_1234",
+        "uploadStrategy": {"type": "two_phase"},
+    }
     assert options[0]["theme"]["colorScheme"] == "light"
     expect(page.locator(".app")).to_have_count(0)
     assert page.evaluate("document.documentElement.dataset.client") == "chatkit-js"
@@ -489,6 +493,28 @@ def test_the_developer_page_is_public_and_shows_how_to_connect(openai_desk: Desk
         "@modelcontextprotocol/server-filesystem",
         "mcpServers",
         "prompt injection",
+        # Attachments: the ChatKit.js options, how uploads are authenticated, the limits.
+        'uploadStrategy: { type: "two_phase" }',
+        "attachments: {\n    enabled: true,",
+        "maxSize: 20 * 1024 * 1024",
+        "maxCount: 10",
+        '"image/webp": [".webp"]',
+        '"application/pdf": [".pdf"]',
+        '"text/markdown": [".md", ".markdown"]',
+        '"text/csv": [".csv"]',
+        '"application/json": [".json"]',
+        "upload_descriptor",
+        '"headers": {"Authorization": "Bearer <capability>"}',
+        "whether or not ChatKit.js sends it through your custom",
+        "-F file=@chart.png",
+        "CHATKIT_DESK_MAX_ATTACHMENT_BYTES",
+        "CHATKIT_DESK_MAX_ATTACHMENTS_PER_MESSAGE",
+        "CHATKIT_DESK_ATTACHMENT_TYPES",
+        "CHATKIT_DESK_ATTACHMENT_HISTORY_BYTES",
+        "CHATKIT_DESK_UNSENT_ATTACHMENT_HOURS",
+        "file_too_large",
+        "unsupported_file_type",
+        "file_content_mismatch",
     ):
         assert needed in page, needed
     assert not re.search(r"\bsk-\w|eyJ\w", page), "no keys or tokens in it"

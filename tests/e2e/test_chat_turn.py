@@ -41,7 +41,7 @@ TURN = """async ({ spec, events }) => {
     const turn = await import('/static/turn.js');
     const begun = spec.again
       ? turn.answerAgain(spec.threadId, spec.userItemId)
-      : turn.sendMessage(spec.threadId, spec.text);
+      : turn.sendMessage(spec.threadId, spec.text, spec.attachments ?? []);
     let { state, actions } = turn.beginTurn(begun);
     const steps = [actions];
     for (const event of events) {
@@ -160,7 +160,7 @@ def answer_again(user_item_id: str = USER_ID) -> dict[str, Any]:
 
 def test_a_new_message_is_shown_at_once_and_starts_a_new_chat(page: Page) -> None:
     turn = play(page, [], text="hi there")
-    assert turn["steps"] == [[{"type": "addPending", "text": "hi there"}]]
+    assert turn["steps"] == [[{"type": "addPending", "text": "hi there", "attachments": []}]]
     assert turn["spec"]["request"] == {
         "type": "threads.create",
         "params": {
@@ -173,6 +173,23 @@ def test_a_new_message_is_shown_at_once_and_starts_a_new_chat(page: Page) -> Non
     }
     assert turn["state"]["waitingForUserItem"] is True
     assert turn["state"]["outcome"] == "streaming"
+
+
+def test_a_message_with_files_names_their_ids_and_shows_them_at_once(page: Page) -> None:
+    files = [
+        {"id": "atc_1", "name": "a.png", "mime_type": "image/png", "preview_url": "http://x/p"},
+        {"id": "atc_2", "name": "b.pdf", "mime_type": "application/pdf"},
+    ]
+    turn = play(page, [], threadId=THREAD_ID, text="look", attachments=files)
+    assert turn["steps"] == [[{"type": "addPending", "text": "look", "attachments": files}]]
+    assert turn["spec"]["request"]["params"]["input"]["attachments"] == ["atc_1", "atc_2"]
+
+
+def test_a_refused_message_gives_its_files_back_too(page: Page) -> None:
+    files = [{"id": "atc_1", "name": "b.pdf", "mime_type": "application/pdf"}]
+    turn = play(page, [failed("Slow down.", True)], text="see", attachments=files)
+    assert turn["steps"][-1][0] == {"type": "withdrawPending", "text": "see", "attachments": files}
+    assert turn["steps"][-1][1]["retry"]["attachments"] == files
 
 
 def test_the_servers_thread_and_item_take_the_place_of_the_pending_message(page: Page) -> None:
@@ -586,7 +603,7 @@ def test_a_lost_connection_after_the_servers_error_keeps_the_servers_message(
 def test_a_refused_request_gives_the_text_back_and_retry_sends_it_again(page: Page) -> None:
     turn = play(page, [failed("Too many requests; wait a moment.", True)], text="again?")
     assert turn["steps"][-1] == [
-        {"type": "withdrawPending", "text": "again?"},
+        {"type": "withdrawPending", "text": "again?", "attachments": []},
         show_error("Too many requests; wait a moment.", turn["spec"]),
     ]
     assert turn["state"]["outcome"] == "refused"
@@ -596,7 +613,7 @@ def test_a_refused_request_that_cannot_be_retried_only_gives_the_text_back(page:
     message = f"Thread '{THREAD_ID}' was not found."
     turn = play(page, [failed(message, False)], threadId=THREAD_ID, text="are you there?")
     assert turn["steps"][-1] == [
-        {"type": "withdrawPending", "text": "are you there?"},
+        {"type": "withdrawPending", "text": "are you there?", "attachments": []},
         show_error(message, None),
     ]
 

@@ -1,10 +1,13 @@
 // The built-in ChatKit client: the page's layout, and the wiring between its parts — the chat
 // list (thread-list.js), the conversation log (conversation.js), the turn that streams an answer
-// (turn.js), the message box (composer.js) — the error banner with its Retry, a card's buttons
+// (turn.js), the message box (composer.js) and the files attached to it (attachments.js) — the
+// error banner with its Retry, a card's buttons
 // (sent as a turn of their own), and the tokens used (per answer and per chat).
 // All text from the server goes into the page through textContent, except assistant replies,
 // thoughts and cards' Markdown, which go through the escape-first Markdown renderer.
 
+import { limitsFrom } from "./attachment-rules.js";
+import { AttachmentTray } from "./attachments.js";
 import { ChatKitClient } from "./chatkit-client.js";
 import { Composer } from "./composer.js";
 import { Conversation } from "./conversation.js";
@@ -39,7 +42,7 @@ const LAYOUT = `
     <p class="sidebar-note" id="sidebar-note"></p>
   </nav>
   <div class="backdrop" id="backdrop" hidden></div>
-  <main class="conversation">
+  <main class="conversation" id="conversation">
     <div class="log" id="log" role="log" aria-label="Conversation" tabindex="-1"></div>
     <div class="error" id="error" role="alert" hidden>
       <p class="error-text" id="error-text"></p>
@@ -49,6 +52,12 @@ const LAYOUT = `
       </div>
     </div>
     <form class="composer" id="composer">
+      <ul class="attachment-tray" id="attachment-tray" aria-label="Files to send" hidden></ul>
+      <button type="button" class="icon-button attach" id="attach" title="Attach files (or drop or paste them)">
+        <svg viewBox="0 0 24 24" aria-hidden="true"><path d="M21 11.5l-8.6 8.6a5 5 0 0 1-7.1-7.1l8.6-8.6a3.3 3.3 0 0 1 4.7 4.7l-8.6 8.6a1.7 1.7 0 0 1-2.4-2.4l7.9-7.9"/></svg>
+        <span class="sr-only">Attach files</span>
+      </button>
+      <input type="file" id="file-input" multiple hidden>
       <label for="message" class="sr-only">Message</label>
       <textarea id="message" rows="1" autocomplete="off"
                 placeholder="Message the assistant — Enter sends, Shift+Enter for a new line"></textarea>
@@ -68,15 +77,17 @@ export function startBuiltinClient(root, config, reason) {
 
 // What each action of a turn does to the page (the actions are listed at the top of turn.js).
 const TURN_ACTIONS = {
-  addPending(app, { text }) {
-    app.conversation.addPending(text);
+  addPending(app, { text, attachments }) {
+    app.conversation.addPending(text, attachments);
     app.composer.take(text);
+    app.tray.take(attachments);
   },
   confirmPending: (app, { item }) => app.conversation.confirmPending(item),
   settlePending: (app) => app.conversation.settlePending(),
-  withdrawPending(app, { text }) {
+  withdrawPending(app, { text, attachments }) {
     app.conversation.withdrawPending();
     app.composer.giveBack(text);
+    app.tray.giveBack(attachments);
   },
   removeAfter: (app, { itemId }) => app.conversation.removeAfter(itemId),
   render: (app, { item, streaming, batch }) => app.conversation.show(item, { streaming, batch }),
@@ -116,7 +127,16 @@ class ChatApp {
       action: (itemId, action) => this.sendAction(itemId, action),
     });
     const box = { form: $("composer"), input: $("message"), send: $("send"), stop: $("stop") };
-    this.composer = new Composer(box, { send: (text) => this.send(text), stop: () => this.stop() });
+    this.composer = new Composer(box, {
+      send: (text) => this.send(text),
+      stop: () => this.stop(),
+      attach: (files) => this.tray.add(files),
+    });
+    const files = { list: $("attachment-tray"), input: $("file-input"), button: $("attach") };
+    this.tray = new AttachmentTray(files, this.client, limitsFrom(config), {
+      changed: () => this.composer.setUploading(this.tray?.uploading ?? false),
+    });
+    this.dropZone = $("conversation");
     const sidebar = {
       toggle: $("threads-toggle"),
       backdrop: $("backdrop"),
@@ -160,6 +180,7 @@ class ChatApp {
     });
     d.retry.addEventListener("click", () => this.retry());
     d.dismiss.addEventListener("click", () => this.hideError());
+    this.acceptDrops();
     window.addEventListener("hashchange", () => {
       const id = threadFromHash(location.hash);
       if (id && id !== this.threadId) this.openThread(id);
@@ -252,9 +273,51 @@ class ChatApp {
 
   // Turns
 
+  /** Sends the message and the files uploaded for it; not while files are still uploading. */
   send(text) {
-    if (this.turn || !text.trim()) return;
-    this.run(sendMessage(this.threadId, text));
+    if (this.turn || this.tray.uploading) return;
+    const attachments = this.tray.ready();
+    if (!text.trim() && !attachments.length) return;
+    this.run(sendMessage(this.threadId, text, attachments));
+  }
+
+  /** Files dropped anywhere on the conversation or the message box are attached. A file dropped
+   * elsewhere on the page is ignored (not opened in place of the chat). */
+  acceptDrops() {
+    const zone = this.dropZone;
+    const hasFiles = (event) => Array.from(event.dataTransfer?.types ?? []).includes("Files");
+    let depth = 0;
+    const leave = () => {
+      depth = 0;
+      zone.classList.remove("drop-target");
+    };
+    zone.addEventListener("dragenter", (event) => {
+      if (!hasFiles(event) || !this.tray.enabled) return;
+      depth += 1;
+      zone.classList.add("drop-target");
+    });
+    zone.addEventListener("dragleave", () => {
+      depth = Math.max(0, depth - 1);
+      if (!depth) leave();
+    });
+    zone.addEventListener("dragover", (event) => {
+      if (!hasFiles(event) || !this.tray.enabled) return;
+      event.preventDefault();
+      event.dataTransfer.dropEffect = "copy";
+    });
+    zone.addEventListener("drop", (event) => {
+      leave();
+      const dropped = Array.from(event.dataTransfer?.files ?? []);
+      if (!dropped.length) return;
+      event.preventDefault();
+      this.tray.add(dropped);
+      this.composer.focus();
+    });
+    for (const type of ["dragover", "drop"]) {
+      window.addEventListener(type, (event) => {
+        if (hasFiles(event)) event.preventDefault();
+      });
+    }
   }
 
   /** A card's button: its action goes to the server, which answers as a turn. False when it

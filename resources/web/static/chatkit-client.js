@@ -119,6 +119,67 @@ export class ChatKitClient {
     return this.request("threads.delete", { thread_id: threadId });
   }
 
+  /** The first phase of an upload: the attachment, with the `upload_descriptor` to send it to. */
+  createAttachment({ name, size, type }) {
+    return this.request("attachments.create", { name, size, mime_type: type });
+  }
+
+  deleteAttachment(attachmentId) {
+    return this.request("attachments.delete", { attachment_id: attachmentId });
+  }
+
+  /**
+   * The second phase: the file as the multipart field `file`, to the descriptor's URL with exactly
+   * its headers (they carry a capability for this one attachment; nothing of the page's own is
+   * added). XMLHttpRequest, for its upload progress: `onProgress(fraction)`. Resolves with the
+   * finished attachment; aborting `signal` rejects with an AbortError.
+   */
+  upload(descriptor, file, { onProgress, signal } = {}) {
+    return new Promise((resolve, reject) => {
+      const url = new URL(descriptor.url, this.url);
+      if (url.protocol !== "http:" && url.protocol !== "https:") {
+        reject(new ChatKitError("The server gave an upload address this page cannot use."));
+        return;
+      }
+      if (signal?.aborted) {
+        reject(new DOMException("Removed", "AbortError"));
+        return;
+      }
+      const xhr = new XMLHttpRequest();
+      xhr.open(descriptor.method || "POST", url.href);
+      for (const [name, value] of Object.entries(descriptor.headers ?? {})) {
+        xhr.setRequestHeader(name, value);
+      }
+      xhr.setRequestHeader("Accept", "application/json");
+      xhr.upload.addEventListener("progress", (event) => {
+        if (event.lengthComputable && event.total) onProgress?.(event.loaded / event.total);
+      });
+      xhr.addEventListener("load", () => {
+        let body = null;
+        try {
+          body = JSON.parse(xhr.responseText);
+        } catch {
+          // not JSON
+        }
+        if (xhr.status >= 200 && xhr.status < 300 && body?.id) {
+          resolve(body);
+          return;
+        }
+        const error = body?.error || {};
+        const message = error.message || `ChatKit Desk answered ${xhr.status} ${xhr.statusText || ""}`.trim();
+        reject(new ChatKitError(message, { code: error.code || `http_${xhr.status}`, status: xhr.status }));
+      });
+      xhr.addEventListener("error", () =>
+        reject(new ChatKitError("The upload failed: could not reach ChatKit Desk.", { code: "network" })),
+      );
+      xhr.addEventListener("abort", () => reject(new DOMException("Removed", "AbortError")));
+      signal?.addEventListener("abort", () => xhr.abort(), { once: true });
+      const form = new FormData();
+      form.append("file", file, file.name);
+      xhr.send(form);
+    });
+  }
+
   /** A thread's tokens, `{total, answers: {item id: usage}}`: ChatKit Desk's own endpoint
    * beside the ChatKit one (ChatKit has no usage event), signed in the same way. */
   async usage(threadId) {
@@ -134,8 +195,13 @@ export class ChatKitClient {
   }
 }
 
-export function userInput(text) {
-  return { content: [{ type: "input_text", text }], attachments: [], inference_options: {} };
+/** A message's input: its text, and the ids of the attachments (uploaded) it carries. */
+export function userInput(text, attachmentIds = []) {
+  return {
+    content: [{ type: "input_text", text }],
+    attachments: [...attachmentIds],
+    inference_options: {},
+  };
 }
 
 function parseFrame(block) {

@@ -1,4 +1,7 @@
-// The official ChatKit.js web component, loaded from OpenAI's CDN and pointed at this server.
+// The official ChatKit.js web component, loaded from OpenAI's CDN and pointed at this server,
+// with attachments on as this server takes them (two-phase upload, its limits and types).
+
+import { chatkitJsAttachments, limitsFrom } from "./attachment-rules.js";
 
 export const CHATKIT_JS_URL = "https://cdn.platform.openai.com/deployments/chatkit/chatkit.js";
 const THREAD_KEY = "chatkit-desk.thread";
@@ -28,13 +31,19 @@ export async function mountChatKitJs(root, config, timeoutMs) {
   const dark = matchMedia("(prefers-color-scheme: dark)");
   const chatkit = document.createElement("openai-chatkit");
   chatkit.className = "chatkit-js";
+  const attachments = chatkitJsAttachments(limitsFrom(config));
   const options = (scheme) => ({
     // Absolute: the component may resolve relative URLs against its own frame.
-    api: { url: new URL(config.api_url, location.origin).href, domainKey: config.domain_key },
+    api: {
+      url: new URL(config.api_url, location.origin).href,
+      domainKey: config.domain_key,
+      // attachments.create answers where to upload, with a credential for that one file.
+      uploadStrategy: { type: "two_phase" },
+    },
     theme: { colorScheme: scheme },
     initialThread: localStorage.getItem(THREAD_KEY) || null,
     history: { enabled: true, showDelete: true, showRename: true },
-    composer: { placeholder: "Message the assistant" },
+    composer: { placeholder: "Message the assistant", attachments },
     frameTitle: "ChatKit Desk chat",
   });
   chatkit.setOptions(options(dark.matches ? "dark" : "light"));

@@ -1,8 +1,10 @@
 // The message box: Enter sends, Shift+Enter starts a new line, Escape stops an answer; it grows
-// with its text, and shows Send or Stop depending on whether an answer is streaming.
+// with its text, and shows Send or Stop depending on whether an answer is streaming. A file pasted
+// into it (a screenshot from the clipboard) is attached; Send waits while files upload.
 
 export class Composer {
-  /** `hooks`: send(text) when the person sends, stop() for Stop or Escape. */
+  /** `hooks`: send(text) when the person sends, stop() for Stop or Escape, attach(files) for
+   * files pasted. */
   constructor({ form, input, send, stop }, hooks) {
     this.input = input;
     this.sendButton = send;
@@ -20,6 +22,15 @@ export class Composer {
       }
     });
     input.addEventListener("input", () => this.#autosize());
+    input.addEventListener("paste", (event) => {
+      const data = event.clipboardData;
+      const files = Array.from(data?.files ?? []);
+      // Text copied from a document or a spreadsheet often comes with a picture of itself:
+      // then the text is what was meant.
+      if (!files.length || data.types.includes("text/plain")) return;
+      event.preventDefault();
+      hooks.attach?.(files);
+    });
     stop.addEventListener("click", () => hooks.stop());
   }
 
@@ -34,6 +45,12 @@ export class Composer {
     this.sendButton.hidden = busy;
     this.stopButton.hidden = !busy;
     if (hadFocus) (busy ? this.stopButton : this.input).focus();
+  }
+
+  /** Send waits while files are still uploading. */
+  setUploading(uploading) {
+    this.sendButton.disabled = uploading;
+    this.sendButton.title = uploading ? "Waiting for the files to finish uploading" : "";
   }
 
   /** The message was sent: empty the box, unless something else was typed since. */

@@ -3,6 +3,7 @@
 // assistant replies, thoughts and cards' Markdown, which go through the escape-first Markdown
 // renderer (markdown.js). Beside the items: notices from the server, and each answer's tokens.
 
+import { messageAttachments } from "./attachments.js";
 import { textOf, usageText } from "./format.js";
 import { renderMarkdown } from "./markdown.js";
 import { renderWidget } from "./widget.js";
@@ -48,6 +49,11 @@ function messageView({ role, label, markdown }) {
       if (markdown) body.innerHTML = renderMarkdown(text);
       else body.textContent = text;
       el.classList.toggle("waiting", role === "assistant" && !text); // a cursor until text comes
+      if (role === "user") {
+        body.hidden = !text && Boolean(item.attachments?.length); // files sent without words
+        el.querySelector(".message-attachments")?.remove();
+        if (item.attachments?.length) body.before(messageAttachments(item.attachments));
+      }
     },
   };
 }
@@ -172,8 +178,9 @@ export class Conversation {
     }
   }
 
-  addPending(text) {
-    this.pending = this.#add({ type: "user_message", content: [{ type: "input_text", text }] });
+  addPending(text, attachments = []) {
+    const item = { type: "user_message", content: [{ type: "input_text", text }], attachments };
+    this.pending = this.#add(item);
     this.pending.el.classList.add("pending");
   }
 

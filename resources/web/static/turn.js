@@ -6,10 +6,12 @@
 // and how the turn ended (done, stopped, failed, refused). It touches neither the DOM nor the
 // network; the page carries out the actions it returns (chat-app.js, TURN_ACTIONS):
 //
-//   {type: "addPending", text}            show the user's message at once, marked pending
+//   {type: "addPending", text, attachments}  show the user's message (and its files) at once,
+//                                         marked pending
 //   {type: "confirmPending", item}        the server has it: this is its item
 //   {type: "settlePending"}               it stays as it is, no longer marked pending
-//   {type: "withdrawPending", text}       the request was refused: take it away, give the text back
+//   {type: "withdrawPending", text, attachments}  the request was refused: take it away, give
+//                                         the text and the files back
 //   {type: "removeAfter", itemId}         drop what follows a message (it is answered again)
 //   {type: "render", item, streaming?, batch?}  show an item, new or changed; `streaming` sets
 //                                         or clears its streaming mark (absent: leave it);
@@ -37,13 +39,17 @@ const CUT_OFF = "The answer was cut off before it was complete.";
 
 // What to run. A spec is data, so a Retry can hold one and the tests can compare them.
 
-/** A turn that sends `text` as a new message: into `threadId`, or a new chat when it is null. */
-export function sendMessage(threadId, text) {
-  const input = userInput(text);
+/** A turn that sends `text` as a new message: into `threadId`, or a new chat when it is null.
+ * `attachments`: the uploaded files it carries (attachment objects; the request names their ids). */
+export function sendMessage(threadId, text, attachments = []) {
+  const input = userInput(
+    text,
+    attachments.map((attachment) => attachment.id),
+  );
   const request = threadId
     ? { type: "threads.add_user_message", params: { thread_id: threadId, input } }
     : { type: "threads.create", params: { input } };
-  return { request, threadId, text, userItemId: null };
+  return { request, threadId, text, attachments, userItemId: null };
 }
 
 /** A turn that answers the user's message `userItemId` again; the server drops what followed. */
@@ -79,7 +85,9 @@ export function beginTurn(spec) {
     outcome: "streaming", // then "done", "stopped", "failed" or "refused"
   };
   let actions = [];
-  if (spec.text !== null) actions = [{ type: "addPending", text: spec.text }];
+  if (spec.text !== null) {
+    actions = [{ type: "addPending", text: spec.text, attachments: spec.attachments ?? [] }];
+  }
   else if (spec.userItemId) actions = [{ type: "removeAfter", itemId: spec.userItemId }];
   return { state, actions };
 }
@@ -147,7 +155,7 @@ const STREAM_ENDINGS = {
     // Refused before the stream started: nothing happened on the server, so Retry sends the
     // same request again, and the message goes back into the composer meanwhile.
     const actions = state.waitingForUserItem
-      ? [{ type: "withdrawPending", text: state.spec.text }]
+      ? [{ type: "withdrawPending", text: state.spec.text, attachments: state.spec.attachments ?? [] }]
       : [];
     actions.push({ type: "showError", message, retry: allowRetry ? state.spec : null });
     return { state: { ...settled(state), outcome: "refused" }, actions };
