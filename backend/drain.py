@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import math
 from collections.abc import Callable, Iterator
@@ -48,7 +49,8 @@ class Drain:
     def begin_soon(self, seconds: float) -> None:
         """Start draining with ``seconds`` of grace; safe from a signal handler or a thread."""
         if self._loop is not None and not self._loop.is_closed():
-            self._loop.call_soon_threadsafe(self.begin, seconds)
+            # A fresh context: not that of the request the signal happened to interrupt.
+            self._loop.call_soon_threadsafe(self.begin, seconds, context=contextvars.Context())
 
     def begin(self, seconds: float) -> None:
         """Start draining (on the loop). A second call may only bring the deadline closer (a
