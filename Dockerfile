@@ -17,6 +17,9 @@
 #                              does the health check); any other Host gets 421.
 #   CHATKIT_DESK_ALLOWED_ORIGINS comma list of browser origins of your frontends.
 # Tokens are mandatory on every chat request, whatever the bind address.
+#
+# Team mode (several replicas on Postgres behind a load balancer): deploy/compose.yaml builds this
+# with EXTRAS="--extra team" (the Postgres driver); see docs/team-mode.md.
 
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
@@ -30,15 +33,17 @@ ENV UV_COMPILE_BYTECODE=1 \
 WORKDIR /app
 # The server never imports Qt (backend/ never imports desktop/), so the tray's PySide6 stays out.
 ARG NO_QT="--no-install-package pyside6-essentials --no-install-package shiboken6"
+# Optional extras of the lock file, e.g. "--extra team".
+ARG EXTRAS=""
 COPY pyproject.toml uv.lock README.md ./
 RUN --mount=type=cache,target=/root/.cache/uv \
-    uv sync --locked --no-dev --no-install-project $NO_QT
+    uv sync --locked --no-dev --no-install-project $NO_QT $EXTRAS
 COPY backend/ backend/
 COPY chatkit_desk/ chatkit_desk/
 COPY desktop/ desktop/
 COPY resources/ resources/
 RUN --mount=type=cache,target=/root/.cache/uv \
-    uv sync --locked --no-dev $NO_QT
+    uv sync --locked --no-dev $NO_QT $EXTRAS
 
 # --- runtime: the same Python, the venv and the sources, a non-root user --------------------
 FROM ${PYTHON_IMAGE}

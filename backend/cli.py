@@ -85,7 +85,8 @@ def _serve(args: argparse.Namespace) -> int:
 
     try:
         live_settings = LiveSettings(args.data_dir, host=args.host, port=args.port)
-        logs.configure(live_settings.current().log_file)
+        settings = live_settings.current()
+        logs.configure(settings.log_file, json_stdout=settings.log_format == "json")
         run(live_settings)
     except (SettingsError, DatabaseUnusable) as exc:
         return _fail(str(exc), ExitCode.USAGE)

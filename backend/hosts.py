@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
     from backend.settings import Settings
@@ -44,15 +45,18 @@ def _as_in_host_header(host: str) -> str:
 
 
 def allowed_hosts(settings: Settings) -> frozenset[str]:
-    """What a request's ``Host`` may name: loopback, the bound host, and configured names."""
-    return LOOPBACK_HOSTS | {_as_in_host_header(settings.host), *settings.allowed_hosts}
+    """What a request's ``Host`` may name: loopback, the bound host, configured names, and the
+    public URL's host."""
+    public = {host_of(urlsplit(settings.public_url).netloc)} if settings.public_url else set()
+    return LOOPBACK_HOSTS | {_as_in_host_header(settings.host), *settings.allowed_hosts, *public}
 
 
 def own_origins(settings: Settings) -> frozenset[str]:
     """The origins of the server's own page: under each loopback name, and where ``base_url``
     sends a browser (the bound host, when it is a specific one)."""
     loopback = {f"http://{name}:{settings.port}" for name in LOOPBACK_HOSTS}
-    return frozenset({*loopback, base_url(settings).lower()})
+    public = {settings.public_url} if settings.public_url else set()
+    return frozenset({*loopback, base_url(settings).lower(), *public})
 
 
 def allowed_origins(settings: Settings) -> frozenset[str]:
@@ -67,4 +71,6 @@ def base_url(settings: Settings) -> str:
 
 
 def sign_in_url(settings: Settings, login_token: str) -> str:
-    return f"{base_url(settings)}/login?token={login_token}"
+    """A one-time sign-in link: through the public URL when there is one (team mode, where the
+    replica's own address is no use to a browser)."""
+    return f"{settings.public_url or base_url(settings)}/login?token={login_token}"

@@ -1,4 +1,6 @@
-"""Structured logs: one JSON object a line in a rotating file, readable text on the terminal.
+"""Structured logs: one JSON object a line in a rotating file, readable text on the terminal;
+or, in team mode and containers (``CHATKIT_DESK_LOG_FORMAT=json``), JSON lines on stdout only,
+for the platform's log collector.
 
 Message text is never logged, and a last processor scrubs anything that looks like a key or a
 token from every line, including tracebacks, in case a library puts one in an error message.
@@ -76,8 +78,11 @@ def _shared_processors() -> list[Any]:
     ]
 
 
-def configure(log_file: Path | None = None, level: int = logging.INFO) -> None:
-    """Route stdlib and structlog logging to stderr (text) and, if given, ``log_file`` (JSON)."""
+def configure(
+    log_file: Path | None = None, level: int = logging.INFO, json_stdout: bool = False
+) -> None:
+    """Route stdlib and structlog logging to stderr (text) and, if given, ``log_file`` (JSON);
+    with ``json_stdout``, to stdout as JSON lines and nowhere else."""
     shared = _shared_processors()
     structlog.configure(
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
@@ -93,10 +98,14 @@ def configure(log_file: Path | None = None, level: int = logging.INFO) -> None:
         )
 
     handlers: list[logging.Handler] = []
-    console = logging.StreamHandler(sys.stderr)
-    console.setFormatter(formatter(structlog.dev.ConsoleRenderer(colors=False)))
+    if json_stdout:
+        console = logging.StreamHandler(sys.stdout)
+        console.setFormatter(formatter(structlog.processors.JSONRenderer()))
+    else:
+        console = logging.StreamHandler(sys.stderr)
+        console.setFormatter(formatter(structlog.dev.ConsoleRenderer(colors=False)))
     handlers.append(console)
-    if log_file is not None:
+    if log_file is not None and not json_stdout:
         log_file.parent.mkdir(parents=True, exist_ok=True)
         to_file = logging.handlers.RotatingFileHandler(
             log_file, maxBytes=LOG_FILE_BYTES, backupCount=LOG_FILE_BACKUPS, encoding="utf-8"

@@ -8,15 +8,21 @@ collector's settings, the openai request hook, the warm-up; building the app doe
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
+import math
 import os
+import signal
+import socket
 import sqlite3
+from types import FrameType
 from typing import Any
 
 import uvicorn
 
 from backend import logs, secrets
+from backend.drain import Drain
 from backend.hosts import base_url, is_loopback
 from backend.settings import LiveSettings
 from backend.store.database import open_database
@@ -43,12 +49,40 @@ YOUNG_COLLECTION_THRESHOLD = 50_000
 of objects, nearly all freed by reference counting: at the default (700) the collector ran
 dozens of times per turn for little (``docs/performance.md``)."""
 
+QUICK_STOP_SECONDS = 5.0
+"""The drain on Ctrl+C or the tray's Stop (SIGINT): a person waiting for the server to stop,
+not a load balancer moving users elsewhere (SIGTERM, ``CHATKIT_DESK_DRAIN_SECONDS``)."""
+END_OF_STREAMS_SECONDS = 5.0
+"""After the drain deadline, how long the ended streams have to send their last event before
+uvicorn cancels what is left."""
+
+
+class DrainingServer(uvicorn.Server):
+    """uvicorn, telling the app it drains before uvicorn stops accepting (``backend.drain``)."""
+
+    def __init__(self, config: uvicorn.Config, drain: Drain, drain_seconds: float) -> None:
+        super().__init__(config)
+        self._drain = drain
+        self._drain_seconds = drain_seconds
+
+    async def serve(self, sockets: list[socket.socket] | None = None) -> None:
+        self._drain.attach(asyncio.get_running_loop())
+        await super().serve(sockets)
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if sig == signal.SIGTERM:
+            self._drain.begin_soon(self._drain_seconds)
+        else:
+            self._drain.begin_soon(min(self._drain_seconds, QUICK_STOP_SECONDS))
+        super().handle_exit(sig, frame)
+
 
 def load_chat_app(
     live_settings: LiveSettings,
     tokens: TokenAuthority,
     keys: secrets.KeyCache,
     database: sqlite3.Connection,
+    drain: Drain | None = None,
 ) -> Any:
     """The chat app, built, warmed up and with the process tuned for it (in the loader thread,
     while ``/health`` already answers)."""
@@ -59,7 +93,7 @@ def load_chat_app(
 
     request_transform.install()
     providers = ProviderRegistry(keys)
-    app = create_app(live_settings, tokens, keys, providers, database)
+    app = create_app(live_settings, tokens, keys, providers, database, drain)
     warm_up(providers, live_settings.current())
     tokens.subject_of(tokens.issue(DEFAULT_SUBJECT, ttl_seconds=60))  # imports PyJWT now
     _tune_garbage_collector()
@@ -84,8 +118,9 @@ def run(live_settings: LiveSettings) -> None:
     database = open_database(settings.database_file)
     sock = bind(settings.host, settings.port)
     write_runtime_file(settings.data_dir, base_url(settings))  # where the tray finds us
+    drain = Drain()
     app = DeferredApp(
-        lambda: load_chat_app(live_settings, tokens, keys, database),
+        lambda: load_chat_app(live_settings, tokens, keys, database, drain),
         live_settings.current,
         keys,
         on_stop=lambda: remove_runtime_file(settings.data_dir),  # before uvicorn exits
@@ -119,8 +154,10 @@ def run(live_settings: LiveSettings) -> None:
         app,
         log_config=None,
         access_log=False,
-        timeout_graceful_shutdown=5,
+        timeout_graceful_shutdown=math.ceil(settings.drain_seconds + END_OF_STREAMS_SECONDS),
         timeout_keep_alive=KEEP_ALIVE_SECONDS,
         server_header=False,
+        proxy_headers=True,
+        forwarded_allow_ips=settings.trusted_proxies or ["127.0.0.1"],
     )
-    uvicorn.Server(config).run(sockets=[sock])
+    DrainingServer(config, drain, settings.drain_seconds).run(sockets=[sock])

@@ -99,6 +99,20 @@ class Settings(BaseSettings):
     reasoning_summary: Literal["auto", "concise", "detailed"] | None = None
     """Show the model's thinking before the answer: OpenAI's reasoning summaries (this level of
     detail), Gemini's thoughts (any value turns them on)."""
+    public_url: str | None = None
+    """Where users reach the server through a load balancer (``https://desk.example.com``): its
+    host and origin are allowed, sign-in links point there, and the session cookie is named
+    without the port (Secure when it is https)."""
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    """Addresses or networks of the proxies whose ``X-Forwarded-For``/``-Proto`` are believed
+    (uvicorn's ``forwarded_allow_ips``; ``*`` trusts every peer)."""
+    log_format: Literal["text", "json"] = "text"
+    """``json``: one JSON object a line on stdout (team mode, containers), no log file."""
+    drain_seconds: float = Field(30.0, ge=0, le=3600)
+    """On SIGTERM, how long running answers may go on before they end with a retryable error."""
+    sse_keepalive_seconds: float = Field(15.0, gt=0, le=300)
+    """A comment line is sent on an event stream silent for this long, so that no proxy in
+    between closes it as idle while the model thinks."""
 
     @field_validator("openai_base_url", "gemini_base_url")
     @classmethod
@@ -122,7 +136,20 @@ class Settings(BaseSettings):
             )
         return value
 
-    @field_validator("allowed_origins", "allowed_hosts", mode="before")
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        from urllib.parse import urlsplit
+
+        if value is None:
+            return None
+        parts = urlsplit(value.strip())
+        has_more = parts.path not in ("", "/") or parts.query or parts.fragment
+        if parts.scheme not in ("http", "https") or not parts.hostname or has_more:
+            raise ValueError(f"{value!r} is not a URL like https://desk.example.com (no path)")
+        return f"{parts.scheme}://{parts.netloc}".lower()
+
+    @field_validator("allowed_origins", "allowed_hosts", "trusted_proxies", mode="before")
     @classmethod
     def _comma_list(cls, value: Any) -> Any:
         if isinstance(value, str):

@@ -165,13 +165,13 @@ def install_desk_hooks() -> None:
 
         original = sse.response
 
-        def marked(chunks: Any, failure: bytes, on_close: Any) -> Any:
+        def marked(chunks: Any, failure: bytes, on_close: Any, keep_alive: float) -> Any:
             async def noted() -> Any:
                 async for chunk in chunks:
                     mark("11 SSE bytes (serialized)", chunk)
                     yield chunk
 
-            return original(noted(), failure, on_close)
+            return original(noted(), failure, on_close, keep_alive)
 
         sse.response = marked
 

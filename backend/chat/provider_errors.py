@@ -16,10 +16,11 @@ from agents.exceptions import MaxTurnsExceeded, ModelBehaviorError
 from chatkit.errors import CustomStreamError
 
 from backend.chat.providers import ResolvedProvider
-from backend.chat.waits import UpstreamTimeout
+from backend.chat.waits import ServerRestarting, UpstreamTimeout
 
 _UPSTREAM_DETAIL_LIMIT = 300
 _SECRET_LOOKING = re.compile(r"\b(sk|AIza|key|tok)[-_A-Za-z0-9]{12,}")
+RESTARTING = "The server is restarting — send your message again; what arrived so far is kept."
 
 
 class StreamCutShort(Exception):
@@ -66,6 +67,8 @@ def explain(error: Exception, provider: ResolvedProvider, finished: bool) -> Fai
     """
     label = provider.label
     match error:
+        case ServerRestarting():
+            return Failure("restarting", CustomStreamError(RESTARTING, allow_retry=True))
         case UpstreamTimeout(whole_turn=True):
             return Failure(
                 "timeout",

@@ -22,6 +22,7 @@ from chatkit.errors import CustomStreamError
 from chatkit.server import ChatKitServer, NonStreamingResult, StreamingResult
 from chatkit.store import NotFoundError
 from chatkit.types import (
+    AssistantMessageItem,
     ChatKitReq,
     NoticeEvent,
     StreamingReq,
@@ -53,6 +54,7 @@ from backend.chat.usage import TokenUsage, add_to_thread
 from backend.chat.waits import Waits, bounded_waits
 from backend.chat.workflows import ToolWorkflow, ended, settle_waiting
 from backend.context import RequestContext
+from backend.drain import Drain
 from backend.store.approvals import Approval, ApprovalStore, DecidedRun
 from backend.store.sqlite import SQLiteStore
 from backend.tools.functions import ToolCalls, current_tool_calls, function_tools
@@ -81,10 +83,12 @@ class DeskChatKitServer(ChatKitServer[RequestContext]):
         approvals: ApprovalStore | None = None,
         attachments: DeskAttachments | None = None,
         previews: PreviewLinks | None = None,
+        drain: Drain | None = None,
     ) -> None:
         super().__init__(store, attachment_store=attachments)
         self._desk_store = store
         self._previews = previews
+        self._drain = drain or Drain()
         self._providers = providers
         self._gate = gate
         self._on_turn = on_turn
@@ -188,7 +192,22 @@ class DeskChatKitServer(ChatKitServer[RequestContext]):
                 if item.workflow.type == "custom":
                     item = ended(item, STOPPED)
                 await self.store.add_thread_item(thread.id, item, context=context)
-        await super().handle_stream_cancelled(thread, pending_items, context)
+        if self._drain.ended():
+            await self._keep_cut_by_shutdown(thread, pending_items, context)
+        else:
+            await super().handle_stream_cancelled(thread, pending_items, context)
+
+    async def _keep_cut_by_shutdown(
+        self, thread: ThreadMetadata, pending_items: list[ThreadItem], context: RequestContext
+    ) -> None:
+        """The server cancelled the stream as it stopped (past its drain deadline, the turn did
+        not end by itself): keep the partial answer marked incomplete, without the SDK's note
+        that the user cancelled, which would tell the model to drop the request."""
+        for item in pending_items:
+            if isinstance(item, AssistantMessageItem) and any(p.text.strip() for p in item.content):
+                kept = marked_incomplete(item)
+                await self.store.add_thread_item(thread.id, kept, context=context)
+                await self.store.mark_incomplete(thread.id, kept.id, context)
 
     async def _turn(
         self, thread: ThreadMetadata, context: RequestContext, resume: DecidedRun | None
@@ -279,6 +298,7 @@ class DeskChatKitServer(ChatKitServer[RequestContext]):
                         reply.events(result),
                         Waits.from_settings(settings),
                         lambda: calls.longest_timeout if reply.tools.running else 0.0,
+                        self._drain,
                     ):
                         yield event
                     if result.interruptions:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import math
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 from chatkit.types import ThreadItemUpdatedEvent, ThreadStreamEvent
 
+from backend.drain import Drain
 from backend.settings import Settings
 
 
@@ -16,6 +19,10 @@ class UpstreamTimeout(Exception):
         super().__init__(seconds)
         self.seconds = seconds
         self.whole_turn = whole_turn
+
+
+class ServerRestarting(Exception):
+    """The server is stopping and its drain deadline came before the answer's end."""
 
 
 @dataclass(frozen=True)
@@ -43,6 +50,7 @@ async def bounded_waits(
     events: AsyncIterator[ThreadStreamEvent],
     waits: Waits,
     tool_time: Callable[[], float] = _no_tool_running,
+    drain: Drain | None = None,
 ) -> AsyncIterator[ThreadStreamEvent]:
     """Relay ``events``; raise ``UpstreamTimeout`` when the provider keeps us waiting too long.
 
@@ -50,27 +58,39 @@ async def bounded_waits(
     clock is stopped while an event is handed on, so a slow client never counts against the
     provider there. While a tool runs, the wait is longer by ``tool_time()`` (the tool's own
     timeout): the model is not what the turn waits for then. The whole turn is bounded too, by
-    the wall clock.
+    the wall clock. And when the server drains (``drain``), by its deadline: ``ServerRestarting``.
     """
     loop = asyncio.get_running_loop()
     turn_deadline = loop.time() + waits.whole_turn
+    stop_at = math.inf
     iterator = aiter(events)
     wait, whole_turn = waits.first, False
     try:
         async with asyncio.timeout(None) as deadline:
-            while True:
-                allowed = wait + tool_time()
-                whole_turn = loop.time() + allowed >= turn_deadline
-                deadline.reschedule(min(loop.time() + allowed, turn_deadline))
-                try:
-                    event = await anext(iterator)
-                except StopAsyncIteration:
-                    return
-                deadline.reschedule(None)
-                if isinstance(event, ThreadItemUpdatedEvent):  # text has started to arrive
-                    wait = waits.between
-                yield event
+
+            def draining_until(at: float) -> None:
+                nonlocal stop_at
+                stop_at = at
+                waiting_until = deadline.when()
+                if waiting_until is not None and at < waiting_until:
+                    deadline.reschedule(at)
+
+            with drain.watch(draining_until) if drain else contextlib.nullcontext():
+                while True:
+                    allowed = wait + tool_time()
+                    whole_turn = loop.time() + allowed >= turn_deadline
+                    deadline.reschedule(min(loop.time() + allowed, turn_deadline, stop_at))
+                    try:
+                        event = await anext(iterator)
+                    except StopAsyncIteration:
+                        return
+                    deadline.reschedule(None)
+                    if isinstance(event, ThreadItemUpdatedEvent):  # text has started to arrive
+                        wait = waits.between
+                    yield event
     except TimeoutError:
         if not deadline.expired():  # raised by the stream itself, not by our clock
             raise
+        if loop.time() >= stop_at:
+            raise ServerRestarting from None
         raise UpstreamTimeout(waits.whole_turn if whole_turn else wait, whole_turn) from None

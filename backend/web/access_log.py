@@ -1,6 +1,10 @@
-"""One log line and one metric per request: id, route, status, duration, user — never a body.
+"""One log line and one metric per request: id, route, status, duration, user, client address —
+never a body.
 
-Plain ASGI so that a streamed response is measured to its last byte.
+Plain ASGI so that a streamed response is measured to its last byte. The client address is the
+one uvicorn settled on: behind a trusted proxy (``CHATKIT_DESK_TRUSTED_PROXIES``), the one the
+proxy forwarded. Probes that find the server well are counted but not logged: a load balancer
+asks every few seconds.
 """
 
 from __future__ import annotations
@@ -12,8 +16,10 @@ import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from backend.web.metrics import Metrics, route_label
+from backend.web.probes import LIVEZ, READYZ
 
 logger = structlog.get_logger("chatkit_desk.http")
+QUIET_WHEN_OK = frozenset({LIVEZ, READYZ})
 
 
 class AccessLog:
@@ -47,9 +53,12 @@ class AccessLog:
             self.metrics.requests.labels(route, str(status)).inc()
             if status == 429:
                 self.metrics.rate_limited.labels(route).inc()
-            logger.info(
-                "request",
-                method=scope["method"],
-                status=status,
-                duration_ms=round((time.perf_counter() - started) * 1000, 1),
-            )
+            if status != 200 or scope["path"] not in QUIET_WHEN_OK:
+                client = scope.get("client")
+                logger.info(
+                    "request",
+                    method=scope["method"],
+                    status=status,
+                    duration_ms=round((time.perf_counter() - started) * 1000, 1),
+                    client=client[0] if client else None,
+                )

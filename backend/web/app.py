@@ -22,6 +22,7 @@ from backend.attachments.service import DeskAttachments
 from backend.chat.gate import ProviderGate
 from backend.chat.providers import ProviderRegistry
 from backend.chat.server import DeskChatKitServer
+from backend.drain import Drain
 from backend.secrets import KeyCache
 from backend.settings import LiveSettings
 from backend.store import SQLiteStore
@@ -33,6 +34,7 @@ from backend.web import (
     attachments_route,
     chatkit_route,
     pages_route,
+    probes,
     simple_chat_route,
     tools_route,
     usage_route,
@@ -44,6 +46,7 @@ from backend.web.guards import RequestGuard
 from backend.web.health import health_payload
 from backend.web.limits import RateLimiter, StreamSlots
 from backend.web.metrics import Metrics
+from backend.web.probes import DrainGuard
 from backend.web.services import Services, settings_of
 
 
@@ -53,9 +56,13 @@ def create_app(
     keys: KeyCache,
     providers: ProviderRegistry,
     database: sqlite3.Connection,
+    drain: Drain | None = None,
 ) -> FastAPI:
-    """The app on an open ``database`` (``backend.store.database``), which it closes at the end."""
+    """The app on an open ``database`` (``backend.store.database``), which it closes at the end.
+
+    ``drain`` is the server's (``backend.serve``), which it starts on a stop signal."""
     settings = live_settings.current()
+    drain = drain or Drain()
     store = SQLiteStore(database, AttachmentFiles(settings.attachments_dir))
     used_logins = UsedLoginTokens(database)
     streams = StreamSlots(settings.max_streams_per_user, settings.max_streams)
@@ -75,6 +82,7 @@ def create_app(
         ApprovalStore(database),
         attachments,
         previews,
+        drain,
     )
     desk = Services(
         store=store,
@@ -120,8 +128,20 @@ def create_app(
     app.include_router(pages_route.router)
     app.include_router(tools_route.router)
     app.include_router(usage_route.router)
+    app.add_middleware(DrainGuard, drain=drain)
     app.add_middleware(RequestGuard, settings=live_settings.current)
     app.add_middleware(AccessLog, metrics=metrics)  # outermost: sees every answer, 421s too
+
+    async def ping_database() -> None:
+        database.execute("SELECT 1").fetchone()
+
+    @app.get(probes.LIVEZ, response_model=None)
+    async def livez() -> Response:
+        return probes.alive()
+
+    @app.get(probes.READYZ, response_model=None)
+    async def readyz() -> Response:
+        return await probes.readiness(drain, ping_database)
 
     @app.get("/health")
     async def health(request: Request) -> dict[str, object]:

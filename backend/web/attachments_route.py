@@ -20,7 +20,7 @@ from backend.attachments.policy import AttachmentRefused
 from backend.context import RequestContext
 from backend.store.sqlite import AttachmentRecord
 from backend.tokens import PREVIEW
-from backend.web.auth import current_user
+from backend.web.auth import base_url_of, current_user
 from backend.web.errors import ApiError
 from backend.web.services import services, settings_of
 
@@ -35,9 +35,7 @@ async def upload(attachment_id: str, request: Request) -> Response:
     if desk.attachments.may_upload(_bearer(request), attachment_id):
         if record is None:  # deleted since it was created
             raise _not_found(attachment_id)
-        context = RequestContext(
-            record.user_id, settings_of(request), str(request.base_url).rstrip("/")
-        )
+        context = RequestContext(record.user_id, settings_of(request), base_url_of(request))
         desk.rate_limiter.check(record.user_id)
     else:
         context = await current_user(request)

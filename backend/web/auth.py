@@ -17,8 +17,23 @@ from backend.web.services import services, settings_of
 
 
 def session_cookie(settings: Settings) -> str:
-    """Cookies are shared by every port of a host: the name keeps two servers apart."""
-    return f"chatkit_desk_session_{settings.port}"
+    """The session cookie's name.
+
+    On a desktop, cookies are shared by every port of a host: the port in the name keeps two
+    servers apart. Behind a public URL every replica must read the cookie any other one set,
+    whatever its port; on https the ``__Host-`` prefix makes browsers keep it Secure, for this
+    host only and for the whole site (no subdomain can plant one).
+    """
+    if settings.public_url is None:
+        return f"chatkit_desk_session_{settings.port}"
+    prefix = "__Host-" if secure_cookies(settings) else ""
+    return f"{prefix}chatkit_desk_session"
+
+
+def secure_cookies(settings: Settings, request_scheme: str = "http") -> bool:
+    """Whether cookies are Secure: the public URL is https (a TLS load balancer in front), or
+    this request came over https (as a trusted proxy's ``X-Forwarded-Proto`` may say)."""
+    return request_scheme == "https" or (settings.public_url or "").startswith("https://")
 
 
 def _unauthorized(code: str, message: str) -> ApiError:
@@ -44,6 +59,12 @@ def user_from_header(authority: TokenAuthority, authorization: str | None) -> st
     return user_from_token(authority, token.strip())
 
 
+def base_url_of(request: Request) -> str:
+    """Where clients reach this server: the configured public URL (behind a load balancer), else
+    the address this request came to."""
+    return settings_of(request).public_url or str(request.base_url).rstrip("/")
+
+
 def authenticate(request: Request) -> RequestContext:
     """The caller, from ``Authorization: Bearer <JWT>`` or the browser's session cookie."""
     desk, settings = services(request), settings_of(request)
@@ -52,8 +73,7 @@ def authenticate(request: Request) -> RequestContext:
         user = user_from_token(desk.tokens, cookie, SESSION)
     else:
         user = user_from_header(desk.tokens, authorization)
-    base_url = str(request.base_url).rstrip("/")
-    return RequestContext(user_id=user, settings=settings, base_url=base_url)
+    return RequestContext(user_id=user, settings=settings, base_url=base_url_of(request))
 
 
 async def current_user(request: Request) -> RequestContext:

@@ -40,4 +40,9 @@ async def chatkit(
         return Response(content=result.json, media_type="application/json")
     result = await desk.chatkit.process_parsed(parsed, user)  # only wraps a generator
     assert isinstance(result, StreamingResult)
-    return sse.response(aiter(result), STREAM_FAILURE, desk.streams.slot(user.user_id))
+    return sse.response(
+        aiter(result),
+        STREAM_FAILURE,
+        desk.streams.slot(user.user_id),
+        user.settings.sse_keepalive_seconds,
+    )

@@ -4,9 +4,10 @@ Importing the Agents SDK, the openai types and the ChatKit SDK, and warming them
 first turn (``backend.chat.warm_up``), takes most of the server's start-up (~2.5 s of ~3 s). The
 socket is bound first; this app then loads the real one in a thread while it already answers
 ``/health`` with ``"ready": false`` (settings and keyring only, behind the same Host and Origin
-checks), so the tray shows the server as starting at once. Any other request simply waits until
-the app is there (a few seconds, once, at start-up); nothing is refused. The loaded app answers
-``"ready": true``.
+checks), so the tray shows the server as starting at once; ``/livez`` answers that it lives and
+``/readyz`` that it is not ready yet, so a load balancer sends it nothing. Any other request
+simply waits until the app is there (a few seconds, once, at start-up); nothing is refused. The
+loaded app answers ``"ready": true``.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from backend.secrets import KeyCache
 from backend.settings import Settings
+from backend.web import probes
 from backend.web.errors import error_response
 from backend.web.guards import RequestGuard, settings_of
 from backend.web.health import health_payload
@@ -48,7 +50,11 @@ class DeferredApp:
         self._app: ASGIApp | None = None
         self._failure: BaseException | None = None
         self._ready: asyncio.Event | None = None
-        self._early_health = RequestGuard(self._health, settings=settings)
+        self._early_answers: dict[str, ASGIApp] = {
+            "/health": RequestGuard(self._health, settings=settings),
+            probes.LIVEZ: probes.alive(),
+            probes.READYZ: probes.starting(),
+        }
 
     async def _health(self, scope: Scope, receive: Receive, send: Send) -> None:
         payload = health_payload(settings_of(scope), self._keys, ready=False, tools_in_use=[])
@@ -59,9 +65,11 @@ class DeferredApp:
             await self._lifespan(receive, send)
             return
         if self._app is None:
-            if self._failure is None and scope["type"] == "http" and scope["path"] == "/health":
-                await self._early_health(scope, receive, send)
-                return
+            if self._failure is None and scope["type"] == "http":
+                early = self._early_answers.get(scope["path"])
+                if early is not None:
+                    await early(scope, receive, send)
+                    return
             assert self._ready is not None
             await self._ready.wait()
             if self._app is None:

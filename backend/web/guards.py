@@ -1,7 +1,9 @@
 """The checks every request passes before any route runs, in this order:
 
 1. Host allowlist — loopback names and the configured host(s) only, so a DNS-rebinding page
-   (evil.example resolving to 127.0.0.1) gets 421 and can never read an answer.
+   (evil.example resolving to 127.0.0.1) gets 421 and can never read an answer. The probes
+   (``/livez``, ``/readyz``) are exempt: health checkers address a replica by its IP, and a
+   rebinding page learns nothing from them it could not learn from a closed port.
 2. Origin allowlist — no Origin (curl, scripts) is fine; this server's own origin and the
    configured frontend origins get CORS answers; any other Origin, ``null`` included, gets 403.
 3. Body size — 413 past the limit, whether or not a Content-Length was sent. An attachment's
@@ -21,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from backend import hosts
 from backend.settings import Settings
 from backend.web.errors import error_response
+from backend.web.probes import LIVEZ, READYZ
 
 CORS_METHODS = "GET, POST, OPTIONS"
 CORS_HEADERS = "Authorization, Content-Type"
@@ -29,6 +32,7 @@ UPLOAD_OVERHEAD_BYTES = 1024 * 1024
 """Room on top of the file for an upload's multipart framing and for the server's read-ahead
 (uvicorn hands the app what it has buffered, up to a few 64 KiB reads at once): the upload
 route counts the file itself exactly, this is only the backstop."""
+PROBE_PATHS = frozenset({LIVEZ, READYZ})
 
 
 class BodyTooLarge(Exception):
@@ -68,7 +72,7 @@ class RequestGuard:
         headers = dict(scope["headers"])
 
         host = hosts.host_of(headers.get(b"host", b"").decode("latin-1"))
-        if host not in self.allowed_hosts:
+        if host not in self.allowed_hosts and scope["path"] not in PROBE_PATHS:
             await error_response(
                 421,
                 "host_not_allowed",

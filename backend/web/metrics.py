@@ -15,7 +15,7 @@ from prometheus_client import (
 from backend.chat.turns import TurnRecord
 
 ROUTES = frozenset(
-    {"/chatkit", "/api/chat", "/api/tools", "/health", "/metrics"}
+    {"/chatkit", "/api/chat", "/api/tools", "/health", "/metrics", "/livez", "/readyz"}
     | {"/", "/login", "/config.json", "/docs"}
 )
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60)

@@ -20,7 +20,7 @@ from fastapi.responses import (
 
 from backend.resources import web_dir
 from backend.tokens import SESSION, SESSION_TTL_SECONDS, TokenRejected
-from backend.web.auth import session_cookie, signed_in
+from backend.web.auth import secure_cookies, session_cookie, signed_in
 from backend.web.errors import ApiError
 from backend.web.services import services, settings_of
 
@@ -49,13 +49,14 @@ async def login(request: Request, token: str = "") -> Response:
         return sign_in_page("This sign-in link was already used.")
     session = desk.tokens.issue(grant.subject, SESSION_TTL_SECONDS, purpose=SESSION)
     response = RedirectResponse("/", status_code=303, headers=NO_STORE)
+    settings = settings_of(request)
     response.set_cookie(
-        session_cookie(settings_of(request)),
+        session_cookie(settings),
         session,
         max_age=SESSION_TTL_SECONDS,
         httponly=True,
         samesite="strict",
-        secure=request.url.scheme == "https",
+        secure=secure_cookies(settings, request.url.scheme),
         path="/",
     )
     return response

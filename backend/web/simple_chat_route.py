@@ -164,7 +164,9 @@ async def simple_chat(
             "data": {"code": "internal_error", "message": "The server hit an unexpected error."},
         }
     )
-    return sse.response(frames(), failure, desk.streams.slot(user.user_id))
+    return sse.response(
+        frames(), failure, desk.streams.slot(user.user_id), user.settings.sse_keepalive_seconds
+    )
 
 
 def _simple_item(item: AssistantMessageItem) -> dict[str, object]:

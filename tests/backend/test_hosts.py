@@ -152,3 +152,24 @@ def test_the_sign_in_url_of_a_wildcard_bind_is_on_loopback() -> None:
     assert hosts.sign_in_url(settings_with(host="0.0.0.0"), "t") == (
         "http://127.0.0.1:8765/login?token=t"
     )
+
+
+def test_a_public_url_adds_its_host_and_origin_and_is_where_sign_in_links_point() -> None:
+    settings = settings_with(port=8001, public_url="https://Desk.Example.com/")
+    assert settings.public_url == "https://desk.example.com"
+    assert "desk.example.com" in hosts.allowed_hosts(settings)
+    assert "https://desk.example.com" in hosts.allowed_origins(settings)
+    assert hosts.sign_in_url(settings, "t0k") == "https://desk.example.com/login?token=t0k"
+
+
+def test_without_a_public_url_sign_in_links_point_at_the_server_itself() -> None:
+    assert hosts.sign_in_url(settings_with(port=8001), "t") == "http://127.0.0.1:8001/login?token=t"
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["desk.example.com", "ftp://desk.example.com", "https://desk.example.com/chat", "https://"],
+)
+def test_a_public_url_is_an_http_origin_without_a_path(url: str) -> None:
+    with pytest.raises(ValueError, match=r"not a URL like https://desk\.example\.com"):
+        settings_with(public_url=url)

@@ -17,7 +17,8 @@ from chatkit.types import (
     ThreadStreamEvent,
 )
 
-from backend.chat.waits import UpstreamTimeout, Waits, bounded_waits
+from backend.chat.waits import ServerRestarting, UpstreamTimeout, Waits, bounded_waits
+from backend.drain import Drain
 from tests.support.contexts import settings_with
 
 LONG = 60.0
@@ -165,3 +166,48 @@ def test_without_a_first_token_timeout_the_first_wait_is_the_upstream_timeout() 
 
 def test_the_default_waits() -> None:
     assert Waits.from_settings(settings_with()) == Waits(first=60, between=60, whole_turn=600)
+
+
+async def test_a_drain_beginning_during_a_wait_ends_it_at_the_drain_deadline() -> None:
+    drain = Drain()
+    text_arrived = asyncio.Event()
+
+    async def turn() -> None:
+        async for event in bounded_waits(
+            provider([added(), delta("Hel")], then_hang=True),
+            Waits(first=LONG, between=LONG, whole_turn=LONG),
+            drain=drain,
+        ):
+            if isinstance(event, ThreadItemUpdatedEvent):
+                text_arrived.set()  # from here on the turn waits on the silent provider
+
+    running = asyncio.create_task(turn())
+    await asyncio.wait_for(text_arrived.wait(), LONG)
+    drain.begin(0.05)
+    with pytest.raises(ServerRestarting):
+        await asyncio.wait_for(running, LONG)
+
+
+async def test_a_turn_starting_while_draining_has_only_the_time_left() -> None:
+    drain = Drain()
+    drain.begin(0.05)
+    with pytest.raises(ServerRestarting):
+        async for _ in bounded_waits(
+            provider([], then_hang=True),
+            Waits(first=LONG, between=LONG, whole_turn=LONG),
+            drain=drain,
+        ):
+            pass
+
+
+async def test_a_turn_that_ends_before_the_drain_deadline_ends_normally() -> None:
+    drain = Drain()
+    drain.begin(LONG)
+    events = [added(), delta("Hel"), done("Hel")]
+    received = [
+        event
+        async for event in bounded_waits(
+            provider(events), Waits(first=LONG, between=LONG, whole_turn=LONG), drain=drain
+        )
+    ]
+    assert received == events
