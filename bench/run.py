@@ -14,7 +14,9 @@ runs interleaved rounds of every scenario against every target and prints median
   the first message after start; idle RSS and CPU of tray + server after one conversation,
   beside the RSS of their libraries alone (``bench/idle_floor.py``);
 * what a tool call adds over the tool's own time, beside a bare MCP call
-  (``bench/tool_round_trip.py``).
+  (``bench/tool_round_trip.py``);
+* what a 1 MB image and a 5 MB PDF add to the first delta (upload and send), beside a text-only
+  turn on the same servers (``bench/attachment_turn.py``).
 
 After the table, one verdict line per target of issue 12, against the floor or baseline measured
 in the same run (``verdicts``). ``python3 scripts/bench.py [--rounds N] [--also DIR]``: ``--also``
@@ -44,7 +46,7 @@ from pathlib import Path
 
 import jwt
 
-from bench import tool_round_trip
+from bench import attachment_turn, tool_round_trip
 from bench.sse_load import StreamResult, stream
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -518,11 +520,14 @@ def main() -> None:
         cold = cold_start(procs, upstream, desk.headers)
         trays = {tree: idle_tray(procs, upstream, desk.headers, tree) for tree in trees}
         tools = tool_round_trip.run(procs, upstream, procs.tmp / "tools", 10 * args.rounds)
+        attachments = attachment_turn.run(procs, procs.tmp / "attachments", 5 * args.rounds)
     finally:
         procs.stop_all()
     report(targets, figures, cold, trays)
     print()
     print("\n".join(tool_round_trip.report(tools)))
+    print()
+    print("\n".join(attachment_turn.report(attachments)))
     for tree in trees[1:]:
         print()
         print("\n".join(against_before(figures, tree_label(tree))))
