@@ -86,6 +86,12 @@ class Settings(BaseSettings):
     reasoning_summary: Literal["auto", "concise", "detailed"] | None = None
     """Show the model's thinking before the answer: OpenAI's reasoning summaries (this level of
     detail), Gemini's thoughts (any value turns them on)."""
+    database_url: str | None = Field(None, repr=False)
+    """Team mode: threads, sign-in links and the rate limit in this Postgres database
+    (``postgresql://user:password@host/db``), shared by every replica; unset: the data dir's
+    SQLite file. Needs ``jwt_secret``."""
+    database_pool_size: int = Field(10, ge=1, le=1000)
+    """Team mode: connections to the database each replica keeps at most."""
 
     @field_validator("openai_base_url", "gemini_base_url")
     @classmethod
@@ -96,6 +102,24 @@ class Settings(BaseSettings):
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError("must be an http:// or https:// URL, e.g. https://api.openai.com/v1")
         return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_url(cls, value: str | None) -> str | None:
+        from urllib.parse import urlsplit
+
+        if value is not None and urlsplit(value).scheme not in ("postgresql", "postgres"):
+            raise ValueError("must be a postgresql:// URL, e.g. postgresql://desk:secret@db/desk")
+        return value
+
+    def check_team_mode(self) -> None:
+        """Team mode signs with one secret on every replica: a token or sign-in link from one
+        must be good on the others, so a secret made up by each replica will not do."""
+        if self.database_url is not None and self.jwt_secret is None:
+            raise SettingsError(
+                "team mode (CHATKIT_DESK_DATABASE_URL) needs CHATKIT_DESK_JWT_SECRET: set it to "
+                "the same long random string (32+ characters) on every replica"
+            )
 
     @field_validator("allowed_origins", "allowed_hosts", mode="before")
     @classmethod

@@ -12,46 +12,30 @@ Another user's thread is indistinguishable from a missing one: both raise ``NotF
 from __future__ import annotations
 
 import sqlite3
-import uuid
 from collections.abc import Callable
-from typing import Literal, TypeVar
+from typing import Literal
 
-from chatkit.store import NotFoundError, Store, StoreItemType
+from chatkit.store import NotFoundError
 from chatkit.types import Attachment, Page, ThreadItem, ThreadMetadata
-from pydantic import TypeAdapter
 
 from backend.context import RequestContext
-
-Order = Literal["asc", "desc"]
-_T = TypeVar("_T")
-
-_thread_item = TypeAdapter[ThreadItem](ThreadItem)
-_attachment = TypeAdapter[Attachment](Attachment)
-
-
-def _check_order(order: str) -> Order:
-    if order not in ("asc", "desc"):
-        raise ValueError(f"order must be 'asc' or 'desc', not {order!r}")
-    return order  # type: ignore[return-value]
+from backend.store.base import (
+    DeskStore,
+    Order,
+    attachment_json,
+    check_limit,
+    check_order,
+    thread_item,
+    thread_metadata_json,
+    to_page,
+)
 
 
-class SQLiteStore(Store[RequestContext]):
+class SQLiteStore(DeskStore):
     """Threads, items and attachments on a connection from ``database.open_database``."""
 
     def __init__(self, db: sqlite3.Connection) -> None:
         self._db = db
-
-    # Ids are longer than the SDK's 8 hex digits: they are unique across all users' rows.
-    def generate_thread_id(self, context: RequestContext) -> str:
-        return f"thr_{uuid.uuid4().hex}"
-
-    def generate_item_id(
-        self, item_type: StoreItemType, thread: ThreadMetadata, context: RequestContext
-    ) -> str:
-        return f"{_PREFIXES[item_type]}_{uuid.uuid4().hex}"
-
-    def generate_attachment_id(self, mime_type: str, context: RequestContext) -> str:
-        return f"atc_{uuid.uuid4().hex}"
 
     # Threads
 
@@ -72,8 +56,7 @@ class SQLiteStore(Store[RequestContext]):
         return ThreadMetadata.model_validate_json(row[0])
 
     async def save_thread(self, thread: ThreadMetadata, context: RequestContext) -> None:
-        # The SDK may hand over a full Thread with its items: only the metadata is kept here.
-        data = ThreadMetadata.model_validate(thread.model_dump(exclude={"items"})).model_dump_json()
+        data = thread_metadata_json(thread)
         cursor = self._db.execute(
             """
             INSERT INTO threads (id, user_id, data) VALUES (?, ?, ?)
@@ -94,10 +77,10 @@ class SQLiteStore(Store[RequestContext]):
             (context.user_id,),
             after,
             limit,
-            _check_order(order),
+            check_order(order),
             cursor_seq=lambda cursor: self._thread_seq(cursor, context),
         )
-        return _to_page([ThreadMetadata.model_validate_json(data) for _, data in rows], limit)
+        return to_page([ThreadMetadata.model_validate_json(data) for _, data in rows], limit)
 
     async def delete_thread(self, thread_id: str, context: RequestContext) -> None:
         cursor = self._db.execute(
@@ -132,10 +115,10 @@ class SQLiteStore(Store[RequestContext]):
             (thread_id, context.user_id),
             after,
             limit,
-            _check_order(order),
+            check_order(order),
             cursor_seq=lambda cursor: self._item_seq(thread_id, cursor, context),
         )
-        return _to_page([_thread_item.validate_json(data) for _, data in rows], limit)
+        return to_page([thread_item.validate_json(data) for _, data in rows], limit)
 
     async def add_thread_item(
         self, thread_id: str, item: ThreadItem, context: RequestContext
@@ -151,9 +134,6 @@ class SQLiteStore(Store[RequestContext]):
         if cursor.rowcount == 0:
             raise NotFoundError(f"Thread {thread_id} not found")
 
-    async def save_item(self, thread_id: str, item: ThreadItem, context: RequestContext) -> None:
-        await self.add_thread_item(thread_id, item, context)
-
     async def load_item(self, thread_id: str, item_id: str, context: RequestContext) -> ThreadItem:
         row = self._db.execute(
             "SELECT data FROM items WHERE thread_id = ? AND id = ? AND user_id = ?",
@@ -161,7 +141,7 @@ class SQLiteStore(Store[RequestContext]):
         ).fetchone()
         if row is None:
             raise NotFoundError(f"Item {item_id} not found in thread {thread_id}")
-        return _thread_item.validate_json(row[0])
+        return thread_item.validate_json(row[0])
 
     async def delete_thread_item(
         self, thread_id: str, item_id: str, context: RequestContext
@@ -174,7 +154,6 @@ class SQLiteStore(Store[RequestContext]):
             raise NotFoundError(f"Item {item_id} not found in thread {thread_id}")
 
     async def mark_incomplete(self, thread_id: str, item_id: str, context: RequestContext) -> None:
-        """Note that the provider cut this answer short (it stays, with the text it got)."""
         self._db.execute(
             "UPDATE items SET incomplete = 1 WHERE thread_id = ? AND id = ? AND user_id = ?",
             (thread_id, item_id, context.user_id),
@@ -204,7 +183,7 @@ class SQLiteStore(Store[RequestContext]):
         ).fetchone()
         if row is None:
             raise NotFoundError(f"Attachment {attachment_id} not found")
-        return _attachment.validate_json(row[0])
+        return attachment_json.validate_json(row[0])
 
     async def delete_attachment(self, attachment_id: str, context: RequestContext) -> None:
         cursor = self._db.execute(
@@ -227,8 +206,7 @@ class SQLiteStore(Store[RequestContext]):
         cursor_seq: Callable[[str], int],
     ) -> list[tuple[int, str]]:
         """Up to ``limit + 1`` rows after the cursor (the extra row tells whether there is more)."""
-        if limit < 1:
-            raise ValueError("limit must be at least 1")
+        check_limit(limit)
         comparison, direction = (">", "ASC") if order == "asc" else ("<", "DESC")
         where, args = scope, scope_args
         if after is not None:
@@ -238,21 +216,3 @@ class SQLiteStore(Store[RequestContext]):
             f"SELECT seq, data FROM {table} WHERE {where} ORDER BY seq {direction} LIMIT ?",
             (*args, limit + 1),
         ).fetchall()
-
-
-_PREFIXES: dict[StoreItemType, str] = {
-    "thread": "thr",
-    "message": "msg",
-    "tool_call": "tc",
-    "workflow": "wf",
-    "task": "tsk",
-    "attachment": "atc",
-    "sdk_hidden_context": "shcx",
-}
-
-
-def _to_page(rows: list[_T], limit: int) -> Page[_T]:
-    has_more = len(rows) > limit
-    data = rows[:limit]
-    after = getattr(data[-1], "id", None) if has_more and data else None
-    return Page(data=data, has_more=has_more, after=after)

@@ -6,7 +6,6 @@ are ``backend.serve``'s), so tests can build as many as they like.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -19,9 +18,7 @@ from backend.chat.providers import ProviderRegistry
 from backend.chat.server import DeskChatKitServer
 from backend.secrets import KeyCache
 from backend.settings import LiveSettings
-from backend.store import SQLiteStore
-from backend.store.approvals import ApprovalStore
-from backend.store.login_tokens import UsedLoginTokens
+from backend.store.storage import Storage
 from backend.tokens import TokenAuthority
 from backend.tools.hub import ToolHub
 from backend.web import chatkit_route, pages_route, simple_chat_route, tools_route, usage_route
@@ -40,12 +37,10 @@ def create_app(
     tokens: TokenAuthority,
     keys: KeyCache,
     providers: ProviderRegistry,
-    database: sqlite3.Connection,
+    storage: Storage,
 ) -> FastAPI:
-    """The app on an open ``database`` (``backend.store.database``), which it closes at the end."""
+    """The app on ``storage`` (``backend.store.storage``), which its lifespan opens and closes."""
     settings = live_settings.current()
-    store = SQLiteStore(database)
-    used_logins = UsedLoginTokens(database)
     streams = StreamSlots(settings.max_streams_per_user, settings.max_streams)
     metrics = Metrics(active_streams=lambda: streams.active)
     gate = ProviderGate(
@@ -53,29 +48,30 @@ def create_app(
     )
     tools = ToolHub(lambda: live_settings.current().mcp_config_file, settings.log_dir)
     chatkit = DeskChatKitServer(
-        store, providers, gate, metrics.record_turn, tools, ApprovalStore(database)
+        storage.store, providers, gate, metrics.record_turn, tools, storage.approvals
     )
     desk = Services(
-        store=store,
-        used_logins=used_logins,
+        store=storage.store,
+        used_logins=storage.used_logins,
         providers=providers,
         chatkit=chatkit,
         tools=tools,
         tokens=tokens,
-        rate_limiter=RateLimiter(settings.rate_limit_per_minute),
+        rate_limiter=RateLimiter(settings.rate_limit_per_minute, storage.rate_buckets),
         streams=streams,
         metrics=metrics,
     )
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await storage.open()
         tools.start()  # the tool servers connect in the background
         try:
             yield
         finally:
             await tools.aclose()
             await providers.aclose()
-            database.close()
+            await storage.close()
 
     app = FastAPI(
         title="ChatKit Desk",

@@ -9,8 +9,8 @@ from fastapi import Request
 from backend.chat.providers import ProviderRegistry
 from backend.chat.server import DeskChatKitServer
 from backend.settings import Settings
-from backend.store import SQLiteStore
-from backend.store.login_tokens import UsedLoginTokens
+from backend.store.base import DeskStore
+from backend.store.login_tokens import LoginClaims
 from backend.tokens import TokenAuthority
 from backend.tools.hub import ToolHub
 from backend.web import guards
@@ -21,8 +21,8 @@ from backend.web.metrics import Metrics
 
 @dataclass
 class Services:
-    store: SQLiteStore
-    used_logins: UsedLoginTokens
+    store: DeskStore
+    used_logins: LoginClaims
     providers: ProviderRegistry
     chatkit: DeskChatKitServer
     tools: ToolHub
