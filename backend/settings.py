@@ -22,6 +22,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from backend.attachments.kinds import ACCEPTED_TYPES
 from backend.data_dir import ENV_PREFIX, SETTINGS_FILE_NAME, default_data_dir, resolve_data_dir
 
 log = logging.getLogger(__name__)
@@ -76,6 +77,18 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = Field(600, ge=1)
     max_streams_per_user: int = Field(256, ge=1)
     max_streams: int = Field(512, ge=1)
+    max_attachment_bytes: int = Field(20 * 1024 * 1024, ge=1)
+    """The largest file a user may attach (declared and actual size)."""
+    max_attachments_per_message: int = Field(10, ge=1, le=100)
+    attachment_types: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: list(ACCEPTED_TYPES)
+    )
+    """The file types users may attach (a subset of the ones ChatKit Desk can read)."""
+    attachment_history_bytes: int = Field(16 * 1024 * 1024, ge=0)
+    """How many bytes of attachments earlier messages may resend to the model each turn (the
+    newest message's always go); older ones are named only."""
+    unsent_attachment_hours: float = Field(24.0, gt=0)
+    """Uploads never sent with a message are removed after this many hours."""
     mcp_config: Path | None = None
     """The tool servers' file (``mcp.json``); default: ``mcp.json`` in the data dir."""
     max_tool_steps: int = Field(10, ge=1, le=100)
@@ -121,6 +134,18 @@ class Settings(BaseSettings):
                 "the same long random string (32+ characters) on every replica"
             )
 
+    @field_validator("attachment_types", mode="before")
+    @classmethod
+    def _types(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [entry.strip().lower() for entry in value.split(",") if entry.strip()]
+        unknown = [entry for entry in value if entry not in ACCEPTED_TYPES]
+        if unknown:
+            raise ValueError(
+                f"{', '.join(unknown)} cannot be read; choose among {', '.join(ACCEPTED_TYPES)}"
+            )
+        return value
+
     @field_validator("allowed_origins", "allowed_hosts", mode="before")
     @classmethod
     def _comma_list(cls, value: Any) -> Any:
@@ -164,6 +189,10 @@ class Settings(BaseSettings):
     @property
     def database_file(self) -> Path:
         return self.data_dir / "chatkit-desk.sqlite3"
+
+    @property
+    def attachments_dir(self) -> Path:
+        return self.data_dir / "attachments"
 
     @property
     def log_dir(self) -> Path:

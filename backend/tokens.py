@@ -21,6 +21,8 @@ DEFAULT_SUBJECT = "local"
 DEFAULT_TTL = "30d"
 LOGIN = "login"
 SESSION = "session"
+UPLOAD = "upload"
+PREVIEW = "preview"
 LOGIN_TTL_SECONDS = 120
 SESSION_TTL_SECONDS = 7 * 86400
 _DURATION_PART = re.compile(r"(\d+)([smhdw])")
@@ -103,6 +105,28 @@ class TokenAuthority:
     def verify_login(self, token: str) -> LoginGrant:
         claims = self._decode(token, purpose=LOGIN)
         return LoginGrant(claims["sub"], str(claims.get("jti", "")), int(claims["exp"]))
+
+    def issue_capability(self, purpose: str, resource: str, ttl_seconds: int) -> str:
+        """A token that allows ``purpose`` on one ``resource`` (an attachment's upload or its
+        preview) to whoever holds it, and nothing else: for URLs and headers a browser sends
+        where no access token can go (an ``<img>``, a third-party upload)."""
+        import jwt
+
+        now = int(time.time())
+        claims = {"purpose": purpose, "res": resource, "iat": now, "exp": now + ttl_seconds}
+        return jwt.encode(claims, self.secret, algorithm=ALGORITHM)
+
+    def allows(self, token: str, purpose: str, resource: str) -> bool:
+        """Whether ``token`` is a valid, unexpired capability for ``purpose`` on ``resource``."""
+        import jwt
+
+        try:
+            claims = jwt.decode(
+                token, self.secret, algorithms=[ALGORITHM], options={"require": ["exp", "res"]}
+            )
+        except jwt.InvalidTokenError:
+            return False
+        return claims.get("purpose") == purpose and claims.get("res") == resource
 
     def _decode(self, token: str, purpose: str | None) -> dict[str, Any]:
         import jwt

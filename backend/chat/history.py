@@ -9,29 +9,42 @@ Earlier tool calls are told as text (which tools were called, with what, and wha
 not replayed as calls: a replayed call would need provider details kept with it (Gemini's
 thought signatures), and the model needs to know what happened, not to redo it. They are told
 in the assistant's voice: what a tool returned is third-party text, never the user's words.
-Approval cards are not shown to the model: the workflow already says what ran.
+Approval cards are not shown to the model: the workflow already says what ran. Attachments are
+converted by ``backend.chat.attachment_input`` (only the newest carry their bytes).
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from agents import TResponseInputItem
 from chatkit.agents import ThreadItemConverter
-from chatkit.store import Store
 from chatkit.types import (
     AssistantMessageItem,
+    Attachment,
     CustomTask,
     ThreadMetadata,
     WidgetItem,
     WorkflowItem,
 )
 
+from backend.chat.attachment_input import AttachmentInput, carried
 from backend.context import RequestContext
+from backend.store.base import DeskStore
 
 HISTORY_ITEM_LIMIT = 40
 """How many of a thread's latest items the model sees; older ones are not reloaded every turn."""
 
 
 class PlainAssistantTextConverter(ThreadItemConverter):
+    def __init__(self, attachments: AttachmentInput | None = None) -> None:
+        self._attachments = attachments
+
+    async def attachment_to_message_content(self, attachment: Attachment) -> Any:
+        if self._attachments is None:
+            return {"type": "input_text", "text": f"[Attachment: {attachment.name}]"}
+        return await self._attachments.content(attachment)
+
     async def assistant_message_to_input(
         self, item: AssistantMessageItem
     ) -> TResponseInputItem | list[TResponseInputItem] | None:
@@ -59,12 +72,15 @@ class PlainAssistantTextConverter(ThreadItemConverter):
         return None
 
 
-_converter = PlainAssistantTextConverter()
-
-
 async def recent_history(
-    store: Store[RequestContext], thread: ThreadMetadata, context: RequestContext
+    store: DeskStore, thread: ThreadMetadata, context: RequestContext, provider: str
 ) -> list[TResponseInputItem]:
-    """The thread's latest ``HISTORY_ITEM_LIMIT`` items, oldest first, as model input."""
+    """The thread's latest ``HISTORY_ITEM_LIMIT`` items, oldest first, as model input for
+    ``provider`` (its attachment formats differ)."""
     page = await store.load_thread_items(thread.id, None, HISTORY_ITEM_LIMIT, "desc", context)
-    return await _converter.to_agent_input(list(reversed(page.data)))
+    items = list(reversed(page.data))
+    budget = context.settings.attachment_history_bytes
+    converter = PlainAssistantTextConverter(
+        AttachmentInput(store, provider, carried(items, budget))
+    )
+    return await converter.to_agent_input(items)

@@ -36,7 +36,10 @@ from chatkit.types import (
     WorkflowItem,
     is_streaming_req,
 )
+from pydantic import BaseModel
 
+from backend.attachments.previews import PreviewLinks
+from backend.attachments.service import DeskAttachments
 from backend.chat import provider_errors
 from backend.chat.approvals import APPROVAL_ACTION, REFUSED, approval_card, decided_card
 from backend.chat.gate import ProviderBusy, ProviderGate
@@ -76,8 +79,12 @@ class DeskChatKitServer(ChatKitServer[RequestContext]):
         on_turn: TurnListener,
         tools: ToolHub | None = None,
         approvals: ApprovalStore | None = None,
+        attachments: DeskAttachments | None = None,
+        previews: PreviewLinks | None = None,
     ) -> None:
-        super().__init__(store)
+        super().__init__(store, attachment_store=attachments)
+        self._desk_store = store
+        self._previews = previews
         self._providers = providers
         self._gate = gate
         self._on_turn = on_turn
@@ -98,6 +105,12 @@ class DeskChatKitServer(ChatKitServer[RequestContext]):
         if is_streaming_req(request):
             return StreamingResult(self._process_streaming(request, context))
         return NonStreamingResult(await self._process_non_streaming(request, context))
+
+    def _serialize(self, obj: BaseModel) -> bytes:
+        """Every answer leaves through here: image previews get fresh signed links on the way."""
+        if self._previews is not None:
+            self._previews.refresh(obj)
+        return super()._serialize(obj)
 
     def stream_events(
         self, request: StreamingReq, context: RequestContext
@@ -234,7 +247,9 @@ class DeskChatKitServer(ChatKitServer[RequestContext]):
 
         try:
             async with self._gate.slot(provider.name):
-                run_input, resumed = await self._run_input(thread, context, agent, resume)
+                run_input, resumed = await self._run_input(
+                    thread, context, agent, resume, provider.name
+                )
                 ending = StreamEnding()
                 # Both are inherited by the run's task: the client notes how each stream ends,
                 # the tools note how each call went.
@@ -307,10 +322,11 @@ class DeskChatKitServer(ChatKitServer[RequestContext]):
         context: RequestContext,
         agent: Agent[Any],
         resume: DecidedRun | None,
+        provider: str,
     ) -> tuple[list[TResponseInputItem] | RunState[Any], WorkflowItem | None]:
         """What the run starts from: the thread's history, or a paused run with its decisions."""
         if resume is None:
-            return await recent_history(self.store, thread, context), None
+            return await recent_history(self._desk_store, thread, context, provider), None
         try:
             state = await RunState.from_json(agent, json.loads(resume.state))
         except Exception as exc:

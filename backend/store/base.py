@@ -1,11 +1,14 @@
 """What the SQLite and Postgres stores share: ids, paging's arguments and pages, the JSON of
-items and attachments, and the one method ChatKit Desk adds to ``chatkit.store.Store``."""
+items and attachments, and what ChatKit Desk adds to ``chatkit.store.Store`` (the incomplete
+mark, attachments' bytes and housekeeping)."""
 
 from __future__ import annotations
 
 import uuid
 from abc import abstractmethod
-from typing import Literal, TypeVar
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal, Protocol, TypeVar
 
 from chatkit.store import Store, StoreItemType
 from chatkit.types import Attachment, Page, ThreadItem, ThreadMetadata
@@ -28,6 +31,39 @@ _PREFIXES: dict[StoreItemType, str] = {
     "attachment": "atc",
     "sdk_hidden_context": "shcx",
 }
+
+
+MODEL_COPY = ".model"
+"""Key suffix of an image's copy made for the model (``backend.attachments.images``)."""
+
+
+def attachment_keys(attachment_id: str) -> tuple[str, ...]:
+    """Every key an attachment's bytes may be stored under."""
+    return (attachment_id, attachment_id + MODEL_COPY)
+
+
+@dataclass(frozen=True)
+class AttachmentRecord:
+    """An attachment with what the store knows of it beyond its ChatKit metadata."""
+
+    attachment: Attachment
+    user_id: str
+    thread_id: str | None
+    size: int | None
+    """Bytes uploaded; ``None`` until the upload is complete."""
+    created_at: int
+
+
+class Upload(Protocol):
+    """Bytes being stored under a key: invisible until ``commit``, gone after ``abort``."""
+
+    size: int
+
+    def write(self, chunk: bytes) -> None: ...
+
+    async def commit(self) -> None: ...
+
+    def abort(self) -> None: ...
 
 
 class DeskStore(Store[RequestContext]):
@@ -53,6 +89,38 @@ class DeskStore(Store[RequestContext]):
     @abstractmethod
     async def mark_incomplete(self, thread_id: str, item_id: str, context: RequestContext) -> None:
         """Note that the provider cut this answer short (it stays, with the text it got)."""
+
+    # Attachments' bytes, stored under keys (``attachment_keys``), deleted with their attachment
+
+    @abstractmethod
+    async def attachment_record(self, attachment_id: str) -> AttachmentRecord | None:
+        """Any user's attachment by id: for checking a signed link, which names no user."""
+
+    @abstractmethod
+    def begin_upload(self, key: str) -> Upload:
+        """Somewhere to write an attachment's bytes; they count once ``record_upload`` ran."""
+
+    @abstractmethod
+    async def record_upload(
+        self, attachment: Attachment, size: int, context: RequestContext
+    ) -> None:
+        """The upload of ``attachment`` is complete: its final metadata and its size."""
+
+    @abstractmethod
+    async def read_attachment_bytes(self, key: str) -> bytes | None:
+        """The bytes stored under ``key``, if any (the caller checked who may read them)."""
+
+    @abstractmethod
+    async def discard_bytes(self, keys: Iterable[str]) -> None:
+        """Delete bytes written for an upload that was then refused."""
+
+    @abstractmethod
+    async def unsent_attachments(self, created_before: int) -> list[str]:
+        """Ids of attachments never sent with a message and created before that time."""
+
+    @abstractmethod
+    async def forget_attachments(self, attachment_ids: Iterable[str]) -> None:
+        """Delete these attachments, rows and bytes, whoever owns them (housekeeping)."""
 
 
 def thread_metadata_json(thread: ThreadMetadata) -> str:

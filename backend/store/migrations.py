@@ -100,6 +100,17 @@ SQLITE: tuple[Migration, ...] = (
         ALTER TABLE paused_runs ADD COLUMN resuming INTEGER NOT NULL DEFAULT 0;
         """,
     ),
+    Migration(
+        6,
+        "attachments remember when they were created (unsent ones are collected after a while) "
+        "and how many bytes were uploaded (NULL until the upload is complete)",
+        """
+        ALTER TABLE attachments ADD COLUMN created_at INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE attachments ADD COLUMN size INTEGER;
+        CREATE INDEX attachments_unsent ON attachments (created_at) WHERE thread_id IS NULL;
+        CREATE INDEX attachments_by_thread ON attachments (thread_id);
+        """,
+    ),
 )
 
 
@@ -133,7 +144,6 @@ POSTGRES: tuple[Migration, ...] = (
             thread_id text REFERENCES threads (id) ON DELETE CASCADE,
             data json NOT NULL
         );
-        CREATE INDEX attachments_by_thread ON attachments (thread_id);
         """,
     ),
     Migration(
@@ -198,16 +208,21 @@ POSTGRES: tuple[Migration, ...] = (
     ),
     Migration(
         6,
-        "attachments: when each was made and how many bytes it holds; the bytes themselves "
-        "(the replicas share no disk)",
+        "attachments remember when they were created (unsent ones are collected after a while) "
+        "and how many bytes were uploaded (NULL until the upload is complete); their bytes live "
+        "here too, since the replicas share no disk",
         """
         ALTER TABLE attachments ADD COLUMN created_at bigint NOT NULL DEFAULT 0;  -- Unix time
-        ALTER TABLE attachments ADD COLUMN size bigint;  -- bytes stored, NULL until uploaded
+        ALTER TABLE attachments ADD COLUMN size bigint;
         CREATE INDEX attachments_unsent ON attachments (created_at) WHERE thread_id IS NULL;
+        CREATE INDEX attachments_by_thread ON attachments (thread_id);
+        -- one row per key: the upload itself, and derived copies (the model's copy of an image)
         CREATE TABLE attachment_blobs (
-            attachment_id text PRIMARY KEY REFERENCES attachments (id) ON DELETE CASCADE,
+            key text PRIMARY KEY,
+            attachment_id text NOT NULL REFERENCES attachments (id) ON DELETE CASCADE,
             data bytea NOT NULL
         );
+        CREATE INDEX attachment_blobs_by_attachment ON attachment_blobs (attachment_id);
         """,
     ),
 )

@@ -12,17 +12,22 @@ Another user's thread is indistinguishable from a missing one: both raise ``NotF
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Literal
 
 from chatkit.store import NotFoundError
 from chatkit.types import Attachment, Page, ThreadItem, ThreadMetadata
 
+from backend.attachments.files import AttachmentFiles, FileUpload
 from backend.context import RequestContext
 from backend.store.base import (
+    AttachmentRecord,
     DeskStore,
     Order,
     attachment_json,
+    attachment_keys,
     check_limit,
     check_order,
     thread_item,
@@ -32,10 +37,16 @@ from backend.store.base import (
 
 
 class SQLiteStore(DeskStore):
-    """Threads, items and attachments on a connection from ``database.open_database``."""
+    """Threads, items and attachments on a connection from ``database.open_database``, and the
+    attachments' bytes in ``files`` (deleted with their attachment or thread)."""
 
-    def __init__(self, db: sqlite3.Connection) -> None:
+    def __init__(self, db: sqlite3.Connection, files: AttachmentFiles | None = None) -> None:
+        """``files`` defaults to the ``attachments`` folder beside the database file."""
         self._db = db
+        if files is None:
+            database_file = db.execute("PRAGMA database_list").fetchone()[2]
+            files = AttachmentFiles(Path(database_file).parent / "attachments")
+        self._files = files
 
     # Threads
 
@@ -83,11 +94,18 @@ class SQLiteStore(DeskStore):
         return to_page([ThreadMetadata.model_validate_json(data) for _, data in rows], limit)
 
     async def delete_thread(self, thread_id: str, context: RequestContext) -> None:
+        attachments = self._ids(
+            "SELECT id FROM attachments WHERE thread_id = ? AND user_id = ?",
+            (thread_id, context.user_id),
+        )
         cursor = self._db.execute(
             "DELETE FROM threads WHERE id = ? AND user_id = ?", (thread_id, context.user_id)
         )
         if cursor.rowcount == 0:
             raise NotFoundError(f"Thread {thread_id} not found")
+        # The rows went with the thread (cascade); the bytes are files. A crash right here
+        # leaves files without rows, which the next start's sweep removes.
+        self._delete_files(attachments)
 
     # Items
 
@@ -159,7 +177,8 @@ class SQLiteStore(DeskStore):
             (thread_id, item_id, context.user_id),
         )
 
-    # Attachments (metadata only)
+    # Attachments: metadata in rows, bytes in files (``KEY`` is the id, derived copies add a
+    # suffix)
 
     async def save_attachment(self, attachment: Attachment, context: RequestContext) -> None:
         thread_id = attachment.thread_id
@@ -167,14 +186,78 @@ class SQLiteStore(DeskStore):
             self._thread_seq(thread_id, context)
         cursor = self._db.execute(
             """
-            INSERT INTO attachments (id, user_id, thread_id, data) VALUES (?, ?, ?, ?)
+            INSERT INTO attachments (id, user_id, thread_id, data, created_at)
+            VALUES (?, ?, ?, ?, ?)
             ON CONFLICT (id) DO UPDATE SET thread_id = excluded.thread_id, data = excluded.data
             WHERE attachments.user_id = excluded.user_id
             """,
-            (attachment.id, context.user_id, thread_id, attachment.model_dump_json()),
+            (
+                attachment.id,
+                context.user_id,
+                thread_id,
+                attachment.model_dump_json(),
+                int(time.time()),
+            ),
         )
         if cursor.rowcount == 0:
             raise NotFoundError(f"Attachment {attachment.id} not found")
+
+    async def attachment_record(self, attachment_id: str) -> AttachmentRecord | None:
+        row = self._db.execute(
+            "SELECT data, user_id, thread_id, size, created_at FROM attachments WHERE id = ?",
+            (attachment_id,),
+        ).fetchone()
+        if row is None:
+            return None
+        data, user_id, thread_id, size, created_at = row
+        return AttachmentRecord(
+            attachment_json.validate_json(data), user_id, thread_id, size, created_at
+        )
+
+    def begin_upload(self, key: str) -> FileUpload:
+        return self._files.begin(key)
+
+    async def record_upload(
+        self, attachment: Attachment, size: int, context: RequestContext
+    ) -> None:
+        cursor = self._db.execute(
+            "UPDATE attachments SET data = ?, size = ? WHERE id = ? AND user_id = ?",
+            (attachment.model_dump_json(), size, attachment.id, context.user_id),
+        )
+        if cursor.rowcount == 0:
+            raise NotFoundError(f"Attachment {attachment.id} not found")
+
+    async def read_attachment_bytes(self, key: str) -> bytes | None:
+        if self._files.path(key) is None:
+            return None
+        try:
+            return await self._files.read(key)
+        except FileNotFoundError:  # deleted meanwhile
+            return None
+
+    async def discard_bytes(self, keys: Iterable[str]) -> None:
+        self._files.delete(keys)
+
+    async def unsent_attachments(self, created_before: int) -> list[str]:
+        return self._ids(
+            "SELECT id FROM attachments WHERE thread_id IS NULL AND created_at < ?",
+            (created_before,),
+        )
+
+    async def forget_attachments(self, attachment_ids: Iterable[str]) -> None:
+        ids = list(attachment_ids)
+        self._db.executemany("DELETE FROM attachments WHERE id = ?", [(id_,) for id_ in ids])
+        self._delete_files(ids)
+
+    def sweep_attachment_files(self) -> int:
+        """Remove files no attachment owns (half uploads, a crash mid-delete); how many."""
+        return self._files.sweep(set(self._ids("SELECT id FROM attachments", ())))
+
+    def _ids(self, sql: str, args: tuple[object, ...]) -> list[str]:
+        return [row[0] for row in self._db.execute(sql, args).fetchall()]
+
+    def _delete_files(self, attachment_ids: Iterable[str]) -> None:
+        self._files.delete(key for id_ in attachment_ids for key in attachment_keys(id_))
 
     async def load_attachment(self, attachment_id: str, context: RequestContext) -> Attachment:
         row = self._db.execute(
@@ -192,6 +275,7 @@ class SQLiteStore(DeskStore):
         )
         if cursor.rowcount == 0:
             raise NotFoundError(f"Attachment {attachment_id} not found")
+        self._delete_files([attachment_id])
 
     # Paging
 

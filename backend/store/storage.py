@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Protocol
 
+from backend.attachments.files import AttachmentFiles
 from backend.settings import Settings
 from backend.store.approvals import ApprovalStore, SQLiteApprovalStore
 from backend.store.base import DeskStore
@@ -31,17 +32,20 @@ class Storage(Protocol):
 
 
 class SQLiteStorage(Storage):
-    """One SQLite connection (``backend.store.database``); the rate limit in the process."""
+    """One SQLite connection (``backend.store.database``) and the attachments' files (by
+    default beside the database); the rate limit in the process."""
 
-    def __init__(self, db: sqlite3.Connection) -> None:
+    def __init__(self, db: sqlite3.Connection, files: AttachmentFiles | None = None) -> None:
         self._db = db
-        self.store = SQLiteStore(db)
+        self.store = SQLiteStore(db, files)
         self.approvals = SQLiteApprovalStore(db)
         self.used_logins = UsedLoginTokens(db)
         self.rate_buckets = MemoryTokenBuckets()
 
     async def open(self) -> None:
-        """Opened already."""
+        """The database is open already; what a crash mid-upload or mid-delete left of the
+        attachments' files goes."""
+        self.store.sweep_attachment_files()
 
     async def close(self) -> None:
         self._db.close()
@@ -51,7 +55,8 @@ def open_storage(settings: Settings) -> Storage:
     """Team mode's Postgres when ``CHATKIT_DESK_DATABASE_URL`` is set, its schema brought up to
     date; else the database file in the data dir."""
     if settings.database_url is None:
-        return SQLiteStorage(open_database(settings.database_file))
+        files = AttachmentFiles(settings.attachments_dir)
+        return SQLiteStorage(open_database(settings.database_file), files)
     from backend.store.postgres.storage import prepare_postgres
 
     return prepare_postgres(settings.database_url, settings.database_pool_size)

@@ -6,6 +6,7 @@ are ``backend.serve``'s), so tests can build as many as they like.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -13,6 +14,9 @@ from fastapi import Depends, FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from backend import __version__
+from backend.attachments.housekeeping import collect_unsent_attachments
+from backend.attachments.previews import PreviewLinks
+from backend.attachments.service import DeskAttachments
 from backend.chat.gate import ProviderGate
 from backend.chat.providers import ProviderRegistry
 from backend.chat.server import DeskChatKitServer
@@ -21,7 +25,14 @@ from backend.settings import LiveSettings
 from backend.store.storage import Storage
 from backend.tokens import TokenAuthority
 from backend.tools.hub import ToolHub
-from backend.web import chatkit_route, pages_route, simple_chat_route, tools_route, usage_route
+from backend.web import (
+    attachments_route,
+    chatkit_route,
+    pages_route,
+    simple_chat_route,
+    tools_route,
+    usage_route,
+)
 from backend.web.access_log import AccessLog
 from backend.web.auth import token_user
 from backend.web.error_handlers import install_error_handlers
@@ -41,17 +52,28 @@ def create_app(
 ) -> FastAPI:
     """The app on ``storage`` (``backend.store.storage``), which its lifespan opens and closes."""
     settings = live_settings.current()
+    store = storage.store
     streams = StreamSlots(settings.max_streams_per_user, settings.max_streams)
     metrics = Metrics(active_streams=lambda: streams.active)
     gate = ProviderGate(
         settings.provider_concurrency, settings.provider_queue, settings.provider_queue_wait
     )
     tools = ToolHub(lambda: live_settings.current().mcp_config_file, settings.log_dir)
+    previews = PreviewLinks(tokens)
+    attachments = DeskAttachments(store, tokens, previews)
     chatkit = DeskChatKitServer(
-        storage.store, providers, gate, metrics.record_turn, tools, storage.approvals
+        store,
+        providers,
+        gate,
+        metrics.record_turn,
+        tools,
+        storage.approvals,
+        attachments,
+        previews,
     )
     desk = Services(
-        store=storage.store,
+        store=store,
+        attachments=attachments,
         used_logins=storage.used_logins,
         providers=providers,
         chatkit=chatkit,
@@ -64,11 +86,15 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        await storage.open()
+        await storage.open()  # the desktop's also sweeps what a crash mid-upload left
         tools.start()  # the tool servers connect in the background
+        collector = asyncio.create_task(
+            collect_unsent_attachments(attachments, lambda: live_settings.current())
+        )
         try:
             yield
         finally:
+            collector.cancel()
             await tools.aclose()
             await providers.aclose()
             await storage.close()
@@ -84,6 +110,7 @@ def create_app(
     app.state.services = desk
     install_error_handlers(app)
     app.include_router(chatkit_route.router)
+    app.include_router(attachments_route.router)
     app.include_router(simple_chat_route.router)
     app.include_router(pages_route.router)
     app.include_router(tools_route.router)

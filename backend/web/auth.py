@@ -52,7 +52,8 @@ def authenticate(request: Request) -> RequestContext:
         user = user_from_token(desk.tokens, cookie, SESSION)
     else:
         user = user_from_header(desk.tokens, authorization)
-    return RequestContext(user_id=user, settings=settings)
+    base_url = str(request.base_url).rstrip("/")
+    return RequestContext(user_id=user, settings=settings, base_url=base_url)
 
 
 async def current_user(request: Request) -> RequestContext:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import typing
 
-from chatkit.store import NotFoundError, Store
+from chatkit.store import NotFoundError
 from chatkit.types import (
     AttachmentsCreateReq,
     AttachmentsDeleteReq,
@@ -32,8 +32,11 @@ from chatkit.types import (
 )
 from pydantic import TypeAdapter, ValidationError
 
+from backend.attachments import policy
+from backend.attachments.policy import AttachmentRefused
 from backend.chat.approvals import APPROVAL_ACTION
 from backend.context import RequestContext
+from backend.store.base import AttachmentRecord, DeskStore
 from backend.web.errors import ApiError
 
 MAX_PAGE_SIZE = 100
@@ -46,8 +49,6 @@ KNOWN_REQUEST_TYPES = sorted(
 )
 
 _UNSUPPORTED: dict[type, str] = {
-    AttachmentsCreateReq: "File attachments are not supported by this server.",
-    AttachmentsDeleteReq: "File attachments are not supported by this server.",
     InputTranscribeReq: "Dictation is not supported by this server.",
     ThreadsSyncCustomActionReq: "Widget actions are not supported by this server.",
 }
@@ -85,7 +86,7 @@ def _describe(exc: ValidationError) -> ApiError:
 
 async def check(
     request: ChatKitReq,
-    store: Store[RequestContext],
+    store: DeskStore,
     context: RequestContext,
 ) -> None:
     """Raise a 4xx ``ApiError`` for anything that would otherwise fail after the response began."""
@@ -104,6 +105,17 @@ async def check(
                 f"The message has {length} characters; the limit is {max_message_chars} "
                 "(CHATKIT_DESK_MAX_MESSAGE_CHARS).",
             )
+        await check_attachments(
+            user_input.attachments, getattr(params, "thread_id", None), store, context
+        )
+    if isinstance(request, AttachmentsCreateReq):
+        create = request.params
+        try:
+            policy.check_declared(create.name, create.size, create.mime_type, context.settings)
+        except AttachmentRefused as exc:
+            raise ApiError(exc.status, exc.code, exc.message) from None
+    if isinstance(request, AttachmentsDeleteReq):
+        await _require_attachment(store, request.params.attachment_id, context)
     if isinstance(request, ThreadsListReq | ItemsListReq):
         limit = request.params.limit
         if limit is not None and not 1 <= limit <= MAX_PAGE_SIZE:
@@ -150,6 +162,50 @@ async def check(
             )
 
 
+async def check_attachments(
+    attachment_ids: list[str], thread_id: str | None, store: DeskStore, context: RequestContext
+) -> None:
+    """A message's attachments: the caller's, uploaded, not sent in another thread, few enough."""
+    limit = context.settings.max_attachments_per_message
+    if len(attachment_ids) > limit:
+        raise ApiError(
+            413,
+            "too_many_attachments",
+            f"A message can carry {limit} files; this one has {len(attachment_ids)} "
+            "(CHATKIT_DESK_MAX_ATTACHMENTS_PER_MESSAGE).",
+        )
+    if len(set(attachment_ids)) != len(attachment_ids):
+        raise ApiError(400, "invalid_request", "The same attachment is listed twice.")
+    for attachment_id in attachment_ids:
+        record = await _require_attachment(store, attachment_id, context)
+        name = record.attachment.name
+        if record.size is None:
+            raise ApiError(
+                409,
+                "attachment_not_uploaded",
+                f"{name} has not been uploaded yet; upload it (its upload_descriptor), then send.",
+            )
+        if record.thread_id is not None and record.thread_id != thread_id:
+            raise ApiError(
+                409,
+                "attachment_already_sent",
+                f"{name} was sent in another conversation; attach the file again.",
+            )
+
+
+async def _require_attachment(
+    store: DeskStore, attachment_id: str, context: RequestContext
+) -> AttachmentRecord:
+    record = await store.attachment_record(attachment_id)
+    if record is None or record.user_id != context.user_id:
+        raise ApiError(
+            404,
+            "attachment_not_found",
+            f"Attachment {attachment_id!r} was not found (deleted, or never created here).",
+        )
+    return record
+
+
 def _check_action(request: ThreadsCustomActionReq) -> None:
     action = request.params.action
     payload = action.payload if isinstance(action.payload, dict) else {}
@@ -167,9 +223,7 @@ def _check_action(request: ThreadsCustomActionReq) -> None:
         )
 
 
-async def _require_thread(
-    store: Store[RequestContext], thread_id: str, context: RequestContext
-) -> None:
+async def _require_thread(store: DeskStore, thread_id: str, context: RequestContext) -> None:
     try:
         await store.load_thread(thread_id, context)
     except NotFoundError:
@@ -177,7 +231,7 @@ async def _require_thread(
 
 
 async def _require_item(
-    store: Store[RequestContext], thread_id: str, item_id: str, context: RequestContext
+    store: DeskStore, thread_id: str, item_id: str, context: RequestContext
 ) -> object:
     try:
         return await store.load_item(thread_id, item_id, context)

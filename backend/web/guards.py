@@ -4,7 +4,8 @@
    (evil.example resolving to 127.0.0.1) gets 421 and can never read an answer.
 2. Origin allowlist — no Origin (curl, scripts) is fine; this server's own origin and the
    configured frontend origins get CORS answers; any other Origin, ``null`` included, gets 403.
-3. Body size — 413 past the limit, whether or not a Content-Length was sent.
+3. Body size — 413 past the limit, whether or not a Content-Length was sent. An attachment's
+   upload has the attachment size limit instead (its route counts the file itself, exactly).
 
 Authentication (401) and the per-user rate limit (429) follow in the routes' dependency. This is
 plain ASGI rather than ``BaseHTTPMiddleware`` so streamed responses pass through untouched.
@@ -24,6 +25,8 @@ from backend.web.errors import error_response
 CORS_METHODS = "GET, POST, OPTIONS"
 CORS_HEADERS = "Authorization, Content-Type"
 CORS_MAX_AGE = "600"
+UPLOAD_OVERHEAD_BYTES = 64 * 1024
+"""Room for an upload's multipart framing on top of the file."""
 
 
 class BodyTooLarge(Exception):
@@ -56,7 +59,10 @@ class RequestGuard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        max_body_bytes = self._snapshot(scope).max_body_bytes
+        settings = self._snapshot(scope)
+        max_body_bytes = settings.max_body_bytes
+        if is_upload(scope["path"]):
+            max_body_bytes = settings.max_attachment_bytes + UPLOAD_OVERHEAD_BYTES
         headers = dict(scope["headers"])
 
         host = hosts.host_of(headers.get(b"host", b"").decode("latin-1"))
@@ -148,9 +154,15 @@ class RequestGuard:
         return send_with_cors
 
 
+def is_upload(path: str) -> bool:
+    """Whether ``path`` is an attachment's upload (``/chatkit/attachments/ID/upload``)."""
+    return path.startswith("/chatkit/attachments/") and path.endswith("/upload")
+
+
 def _too_large(max_body_bytes: int) -> JSONResponse:
     return error_response(
         413,
         "body_too_large",
-        f"The request body is larger than {max_body_bytes} bytes (CHATKIT_DESK_MAX_BODY_BYTES).",
+        f"The request body is larger than {max_body_bytes} bytes (CHATKIT_DESK_MAX_BODY_BYTES, "
+        "or for an attachment's upload CHATKIT_DESK_MAX_ATTACHMENT_BYTES).",
     )

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from fastapi import Request
 
+from backend.attachments.service import DeskAttachments
 from backend.chat.providers import ProviderRegistry
 from backend.chat.server import DeskChatKitServer
 from backend.settings import Settings
@@ -22,6 +23,7 @@ from backend.web.metrics import Metrics
 @dataclass
 class Services:
     store: DeskStore
+    attachments: DeskAttachments
     used_logins: LoginClaims
     providers: ProviderRegistry
     chatkit: DeskChatKitServer

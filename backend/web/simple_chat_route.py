@@ -54,6 +54,8 @@ class UserMessage(BaseModel):
     type: Literal["message"] = "message"
     role: Literal["user"]
     content: list[InputText] = Field(min_length=1)
+    attachments: list[str] = Field(default_factory=list)
+    """Ids of uploaded attachments (``attachments.create`` on ``/chatkit``, then the upload)."""
 
 
 class ConversationItemCreate(BaseModel):
@@ -86,7 +88,7 @@ def _parse(body: bytes) -> ConversationItemCreate:
 def _to_chatkit(event: ConversationItemCreate) -> StreamingReq:
     message = UserMessageInput(
         content=[UserMessageTextContent(text=part.text) for part in event.item.content],
-        attachments=[],
+        attachments=event.item.attachments,
         inference_options=InferenceOptions(),
     )
     if event.conversation_id is None:

@@ -8,7 +8,10 @@ user message script the model:
 - ``[then]``: the calls after it come in the next step, once the earlier ones have answered;
 - ``[loop:NAME {json}]``: call it again at every step, never answering (for the step bound);
 - ``[reason]``: think first (when the request asks for reasoning summaries / thoughts);
-- ``[noid]`` (Chat Completions in Gemini mode): calls without an ``id``.
+- ``[noid]`` (Chat Completions in Gemini mode): calls without an ``id``;
+- ``[received]``: answer with what the user's messages carried besides their text, per message
+  (``image/jpeg 5120 B``, ``file report.pdf application/pdf 9000 B``, ``text notes.md``,
+  ``named report.pdf``), so tests see each provider's format and the history budget.
 
 Once every scripted call has an output, the answer quotes them: ``Tool results: NAME → output;
 …``. The plain answer (no markers) is unchanged: ``You said: …``, plus what the model was told
@@ -17,6 +20,7 @@ of earlier turns' tool calls.
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from dataclasses import dataclass, field
@@ -52,6 +56,8 @@ class Request:
     """The tool calls answered since the last user message."""
     calls_replayed: list[dict[str, Any]] = field(default_factory=list)
     """Chat Completions: the assistant's earlier ``tool_calls`` as they were sent back."""
+    received: list[list[str]] = field(default_factory=list)
+    """Per user message, oldest first: its parts other than typed text, described."""
 
     @property
     def users(self) -> list[str]:
@@ -82,6 +88,39 @@ def text_of(content: Any) -> str:
     return ""
 
 
+def describe_parts(content: Any) -> list[str]:
+    """What a user message carried besides typed text, in either wire format."""
+    found: list[str] = []
+    for part in content if isinstance(content, list) else ():
+        kind = part.get("type")
+        if kind in ("input_text", "text"):
+            text = part.get("text", "")
+            if match := re.match(r'<file name="([^"]+)"', text):
+                found.append(f"text {match.group(1)}")
+            elif match := re.match(r"\[Earlier attachment: (.+?) \(", text):
+                found.append(f"named {match.group(1)}")
+        elif kind == "input_image":
+            found.append(_data_url(part.get("image_url", "")))
+        elif kind == "image_url":
+            found.append(_data_url(part["image_url"]["url"]))
+        elif kind == "input_file":
+            found.append(f"file {part.get('filename')} {_data_url(part.get('file_data', ''))}")
+        elif kind == "file":
+            file = part["file"]
+            found.append(f"file {file.get('filename')} {_data_url(file.get('file_data', ''))}")
+        else:
+            found.append(f"unknown part {kind}")
+    return found
+
+
+def _data_url(url: str) -> str:
+    """``image/png 68 B`` for a base64 data URL."""
+    match = re.match(r"data:([^;,]+);base64,(.*)", url, re.DOTALL)
+    if not match:
+        return f"not a data URL ({url[:30]})"
+    return f"{match.group(1)} {len(base64.b64decode(match.group(2)))} B"
+
+
 def read_request(body: dict[str, Any]) -> Request:
     """The conversation in a Responses ``input`` or a Chat Completions ``messages`` body."""
     request = Request()
@@ -93,6 +132,7 @@ def read_request(body: dict[str, Any]) -> Request:
                 if role == "user":
                     request.outputs.clear()
                     request.calls_replayed.clear()
+                    request.received.append(describe_parts(message.get("content")))
                 if message.get("content"):
                     request.messages.append((role, text_of(message["content"])))
                 for call in message.get("tool_calls") or ():
@@ -109,6 +149,7 @@ def read_request(body: dict[str, Any]) -> Request:
         if kind == "message" and item.get("role") in ("user", "assistant"):
             if item["role"] == "user":
                 request.outputs.clear()
+                request.received.append(describe_parts(item.get("content")))
             request.messages.append((item["role"], text_of(item.get("content"))))
         elif kind == "function_call":
             names[item["call_id"]] = item["name"]
@@ -158,6 +199,9 @@ def answer_text(request: Request, instructions: str) -> str:
         return f"Tool results: {results}."
     if "[xss]" in last:
         return XSS_REPLY
+    if "[received]" in last:
+        told = [" + ".join(parts) for parts in request.received if parts]
+        return "Received: " + (" | ".join(told) or "nothing but text") + "."
     if match := re.search(r"\[bench:(\d+):(\d+)\]", last):
         return " ".join(SEND_TIME for _ in range(int(match.group(1))))
     if match := re.search(r"\[words:(\d+)\]", last):

@@ -8,16 +8,24 @@ never sees position n + 1 before n, and paging on positions never skips an item.
 sequence or a timestamp would not do: a sequence number is taken before its row commits, and
 clocks differ between machines. Threads are listed in creation order (an identity column).
 
+Attachments' bytes are rows too (``attachment_blobs``, deleted with their attachment): the
+replicas share no disk. An upload is gathered in memory (at most the attachment size limit) and
+written in one statement when complete, so a half upload is never stored.
+
 Each method is one statement or two, each committed when it returns.
 """
 
 from __future__ import annotations
+
+import time
+from collections.abc import Iterable
 
 from chatkit.store import NotFoundError
 from chatkit.types import Attachment, Page, ThreadItem, ThreadMetadata
 
 from backend.context import RequestContext
 from backend.store.base import (
+    AttachmentRecord,
     DeskStore,
     attachment_json,
     check_limit,
@@ -187,7 +195,7 @@ class PostgresStore(DeskStore):
             context.user_id,
         )
 
-    # Attachments (metadata)
+    # Attachments: metadata and bytes (under keys: ``backend.store.base.attachment_keys``)
 
     async def save_attachment(self, attachment: Attachment, context: RequestContext) -> None:
         thread_id = attachment.thread_id
@@ -196,7 +204,7 @@ class PostgresStore(DeskStore):
         saved = await self._db.pool.fetchval(
             """
             INSERT INTO attachments (id, user_id, thread_id, data, created_at)
-            VALUES ($1, $2, $3, $4, extract(epoch FROM now())::bigint)
+            VALUES ($1, $2, $3, $4, $5)
             ON CONFLICT (id) DO UPDATE SET thread_id = excluded.thread_id, data = excluded.data
             WHERE attachments.user_id = excluded.user_id
             RETURNING 1
@@ -205,9 +213,64 @@ class PostgresStore(DeskStore):
             context.user_id,
             thread_id,
             attachment.model_dump_json(),
+            int(time.time()),
         )
         if saved is None:
             raise NotFoundError(f"Attachment {attachment.id} not found")
+
+    async def attachment_record(self, attachment_id: str) -> AttachmentRecord | None:
+        row = await self._db.pool.fetchrow(
+            "SELECT data, user_id, thread_id, size, created_at FROM attachments WHERE id = $1",
+            attachment_id,
+        )
+        if row is None:
+            return None
+        return AttachmentRecord(
+            attachment_json.validate_json(row["data"]),
+            row["user_id"],
+            row["thread_id"],
+            row["size"],
+            row["created_at"],
+        )
+
+    def begin_upload(self, key: str) -> BlobUpload:
+        return BlobUpload(self._db, key)
+
+    async def record_upload(
+        self, attachment: Attachment, size: int, context: RequestContext
+    ) -> None:
+        recorded = await self._db.pool.fetchval(
+            "UPDATE attachments SET data = $1, size = $2 WHERE id = $3 AND user_id = $4 "
+            "RETURNING 1",
+            attachment.model_dump_json(),
+            size,
+            attachment.id,
+            context.user_id,
+        )
+        if recorded is None:
+            raise NotFoundError(f"Attachment {attachment.id} not found")
+
+    async def read_attachment_bytes(self, key: str) -> bytes | None:
+        return await self._db.pool.fetchval(
+            "SELECT data FROM attachment_blobs WHERE key = $1", key
+        )
+
+    async def discard_bytes(self, keys: Iterable[str]) -> None:
+        await self._db.pool.execute(
+            "DELETE FROM attachment_blobs WHERE key = ANY($1::text[])", list(keys)
+        )
+
+    async def unsent_attachments(self, created_before: int) -> list[str]:
+        rows = await self._db.pool.fetch(
+            "SELECT id FROM attachments WHERE thread_id IS NULL AND created_at < $1",
+            created_before,
+        )
+        return [row["id"] for row in rows]
+
+    async def forget_attachments(self, attachment_ids: Iterable[str]) -> None:
+        await self._db.pool.execute(
+            "DELETE FROM attachments WHERE id = ANY($1::text[])", list(attachment_ids)
+        )
 
     async def load_attachment(self, attachment_id: str, context: RequestContext) -> Attachment:
         data = await self._db.pool.fetchval(
@@ -227,6 +290,36 @@ class PostgresStore(DeskStore):
         )
         if deleted is None:
             raise NotFoundError(f"Attachment {attachment_id} not found")
+
+
+class BlobUpload:
+    """An attachment's bytes on their way in; stored whole by ``commit``, or not at all."""
+
+    def __init__(self, database: PostgresDatabase, key: str) -> None:
+        self._db = database
+        self._key = key
+        self._chunks: list[bytes] = []
+        self.size = 0
+
+    def write(self, chunk: bytes) -> None:
+        self._chunks.append(chunk)
+        self.size += len(chunk)
+
+    async def commit(self) -> None:
+        # The key is the attachment's id, or the id and a suffix (a derived copy).
+        await self._db.pool.execute(
+            """
+            INSERT INTO attachment_blobs (key, attachment_id, data) VALUES ($1, $2, $3)
+            ON CONFLICT (key) DO UPDATE SET data = excluded.data
+            """,
+            self._key,
+            self._key.split(".", 1)[0],
+            b"".join(self._chunks),
+        )
+        self._chunks = []
+
+    def abort(self) -> None:
+        self._chunks = []
 
 
 def _direction(order: str) -> tuple[str, str]:

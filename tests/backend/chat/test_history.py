@@ -54,7 +54,7 @@ async def test_only_the_latest_items_oldest_first(tmp_path: Path) -> None:
             USER,
         )
 
-    history = await recent_history(store, thread, USER)
+    history = await recent_history(store, thread, USER, "openai")
 
     assert len(history) == HISTORY_ITEM_LIMIT
     assert history[-1] == {"role": "assistant", "content": "answer 59"}
@@ -78,7 +78,7 @@ async def test_earlier_tool_calls_are_told_in_the_assistants_voice_and_thoughts_
         item = WorkflowItem(id=item_id, thread_id="t", created_at=datetime.now(), workflow=workflow)
         await store.add_thread_item("t", item, USER)
 
-    told = await recent_history(store, await store.load_thread("t", USER), USER)
+    told = await recent_history(store, await store.load_thread("t", USER), USER, "openai")
 
     assert told == [
         {

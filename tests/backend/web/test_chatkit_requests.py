@@ -375,14 +375,6 @@ async def test_tool_output_for_a_pending_call_passes(store: SQLiteStore) -> None
 
 
 UNSUPPORTED = {
-    "attachments.create": (
-        {"name": "a.png", "size": 10, "mime_type": "image/png"},
-        "File attachments are not supported by this server.",
-    ),
-    "attachments.delete": (
-        {"attachment_id": "atc_1"},
-        "File attachments are not supported by this server.",
-    ),
     "input.transcribe": (
         {"audio_base64": "AAAA", "mime_type": "audio/webm"},
         "Dictation is not supported by this server.",

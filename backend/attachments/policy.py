@@ -1,0 +1,62 @@
+"""What may be attached, as the settings say: each refusal a status, a code and a sentence."""
+
+from __future__ import annotations
+
+from pathlib import PurePath
+
+from backend.attachments import kinds
+from backend.settings import Settings
+
+MAX_NAME_CHARS = 255
+DECLARED_SIZE = "declared_size"
+"""Attachment metadata (never sent to clients): the size ``attachments.create`` announced."""
+
+
+class AttachmentRefused(Exception):
+    """An attachment request that cannot be honoured; the web layer answers it as JSON."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+def megabytes(size: int) -> str:
+    return f"{size / 1_048_576:.1f} MB".replace(".0 MB", " MB")
+
+
+def too_large(size: int | None, settings: Settings) -> AttachmentRefused:
+    limit = settings.max_attachment_bytes
+    size_text = f" is {megabytes(size)};" if size is not None else " is larger than allowed;"
+    return AttachmentRefused(
+        413,
+        "file_too_large",
+        f"The file{size_text} the limit is {megabytes(limit)} per file "
+        "(CHATKIT_DESK_MAX_ATTACHMENT_BYTES).",
+    )
+
+
+def check_declared(name: str, size: int, mime_type: str, settings: Settings) -> tuple[str, str]:
+    """The file's name (without any folder) and type, normalised; else ``AttachmentRefused``."""
+    base_name = PurePath(name.replace("\\", "/")).name.strip()
+    if not base_name or len(base_name) > MAX_NAME_CHARS:
+        raise AttachmentRefused(
+            400, "invalid_file_name", f"A file name must be 1 to {MAX_NAME_CHARS} characters."
+        )
+    mime = kinds.normalise(mime_type, base_name)
+    if mime not in settings.attachment_types:
+        accepted = ", ".join(kinds.describe(t).split(" ", 1)[1] for t in settings.attachment_types)
+        raise AttachmentRefused(
+            415,
+            "unsupported_file_type",
+            f"{base_name} is {kinds.describe(mime) if mime else 'of an unknown type'}, which "
+            f"cannot be attached; this server accepts: {accepted}.",
+        )
+    if size <= 0:
+        raise AttachmentRefused(
+            400, "empty_file", f"{base_name} is empty; attach a file with content."
+        )
+    if size > settings.max_attachment_bytes:
+        raise too_large(size, settings)
+    return base_name, mime
