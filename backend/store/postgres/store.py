@@ -251,9 +251,7 @@ class PostgresStore(DeskStore):
             raise NotFoundError(f"Attachment {attachment.id} not found")
 
     async def read_attachment_bytes(self, key: str) -> bytes | None:
-        return await self._db.pool.fetchval(
-            "SELECT data FROM attachment_blobs WHERE key = $1", key
-        )
+        return await self._db.pool.fetchval("SELECT data FROM attachment_blobs WHERE key = $1", key)
 
     async def discard_bytes(self, keys: Iterable[str]) -> None:
         await self._db.pool.execute(

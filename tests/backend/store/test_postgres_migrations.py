@@ -10,7 +10,7 @@ import asyncpg
 import pytest
 
 from backend.store.database import DatabaseUnusable
-from backend.store.migrations import POSTGRES, latest
+from backend.store.migrations import POSTGRES, SQLITE, latest
 from backend.store.postgres.database import migrate, redacted
 
 
@@ -66,3 +66,7 @@ def test_a_password_never_shows_in_messages() -> None:
         redacted("postgresql://desk:hunter2@db:5432/desk") == "postgresql://desk:***@db:5432/desk"
     )
     assert redacted("postgresql://desk@db/desk") == "postgresql://desk@db/desk"
+
+
+def test_both_storages_describe_the_same_schema_versions() -> None:
+    assert [m.version for m in POSTGRES] == [m.version for m in SQLITE]
