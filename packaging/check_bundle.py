@@ -7,7 +7,8 @@ Run with the project's Python (``.venv/bin/python``) from a checkout, as root on
 2. starts the fake OpenAI-compatible upstream (``python -m tests.support.fake_upstream PORT``),
    then the bundled ``serve``; times launch → 200 on ``/health`` over 3 fresh launches; chats
    once (``threads.create`` on ``/chatkit`` with a PyJWT token) and checks the reply text, then
-   has the model call a tool of the tests' MCP server (which the bundle launches over stdio);
+   has the model call a tool of the tests' MCP server (which the bundle launches over stdio),
+   then sends a camera-sized photo and checks the model got the downscaled copy (Pillow);
    runs the bundled ``tools --json`` against the same ``mcp.json``; checks that team mode's
    Postgres driver (asyncpg) is not in the bundle and that the bundled ``migrate`` with
    ``CHATKIT_DESK_DATABASE_URL`` set says, in one line, what to install instead;
@@ -28,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -186,13 +188,13 @@ def mcp_config(work: Path) -> Path:
     return path
 
 
-def post_chatkit(url: str, token: str, text: str) -> str:
+def post_chatkit(url: str, token: str, text: str, attachments: list[str] | None = None) -> str:
     body = {
         "type": "threads.create",
         "params": {
             "input": {
                 "content": [{"type": "input_text", "text": text}],
-                "attachments": [],
+                "attachments": attachments or [],
                 "inference_options": {},
             }
         },
@@ -213,8 +215,60 @@ def post_chatkit(url: str, token: str, text: str) -> str:
     return stream
 
 
+def camera_photo() -> bytes:
+    """A 3000 × 2000 JPEG (grain over a gradient: megabytes, like a phone photo)."""
+    import io
+
+    from PIL import Image
+
+    size = (3000, 2000)
+    gradient = Image.linear_gradient("L").resize(size)
+    image = Image.merge("RGB", (Image.effect_noise(size, 40), gradient, gradient))
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=92)
+    return out.getvalue()
+
+
+def upload_attachment(url: str, token: str, name: str, mime_type: str, data: bytes) -> str:
+    """``attachments.create``, then the upload to its descriptor: the attachment's id."""
+    create = {
+        "type": "attachments.create",
+        "params": {"name": name, "size": len(data), "mime_type": mime_type},
+    }
+    request = urllib.request.Request(
+        f"{url}/chatkit",
+        data=json.dumps(create).encode(),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=60) as response:
+        descriptor = json.loads(response.read())["upload_descriptor"]
+    boundary = "bundlecheck"
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
+            f"Content-Type: {mime_type}\r\n\r\n"
+        ).encode()
+        + data
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    upload = urllib.request.Request(
+        descriptor["url"],
+        data=body,
+        headers={
+            **descriptor["headers"],
+            "Content-Type": f"multipart/form-data; boundary={boundary}",
+        },
+    )
+    try:
+        with urllib.request.urlopen(upload, timeout=60) as response:
+            return json.loads(response.read())["id"]
+    except urllib.error.HTTPError as exc:
+        raise CheckFailed(f"the upload answered {exc.code}: {exc.read()[:500]!r}") from None
+
+
 def chat_once(work: Path, upstream: str) -> str:
-    """A text turn, then a turn that calls a tool of a local MCP server (the bundle starts it)."""
+    """A text turn, a turn that calls a tool of a local MCP server (the bundle starts it), and
+    one with a photo attached (the bundle's Pillow makes the model's copy)."""
     import jwt
 
     port = free_port()
@@ -239,6 +293,15 @@ def chat_once(work: Path, upstream: str) -> str:
         tool_stream = post_chatkit(url, token, '[tool:t__echo {"text": "from the bundle"}]')
         if "Tool results: t__echo → from the bundle." not in tool_stream:
             raise CheckFailed(f"the tool was not called:\n{tool_stream[-2000:]}\n{tail(log)}")
+        photo = camera_photo()
+        attachment_id = upload_attachment(url, token, "photo.jpg", "image/jpeg", photo)
+        photo_stream = post_chatkit(url, token, "[received]", [attachment_id])
+        sent = re.search(r"Received: image/jpeg (\d+) B", photo_stream)
+        if sent is None or int(sent.group(1)) >= len(photo):
+            raise CheckFailed(
+                f"the photo did not reach the model downscaled (Pillow in the bundle):\n"
+                f"{photo_stream[-2000:]}\n{tail(log)}"
+            )
         return stream
     finally:
         stop(process)

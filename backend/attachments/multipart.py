@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 
+from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 FIELD = "file"
@@ -63,9 +64,7 @@ async def read_file_part(content_type: str, body: AsyncIterator[bytes], part: Fi
         async for chunk in body:
             parser.write(chunk)
         parser.finalize()
-    except MultipartRefused:
-        raise
-    except Exception as exc:  # python-multipart's MultipartParseError and friends
+    except FormParserError as exc:
         raise MultipartRefused(f"The upload is not valid multipart/form-data ({exc}).") from None
     if not state.ended:
         raise MultipartRefused("The upload ended before its closing boundary; send it again.")

@@ -125,16 +125,16 @@ class DeskAttachments(AttachmentStore[RequestContext]):
         limit = min(declared, settings.max_attachment_bytes)
         check = ContentCheck(attachment.mime_type)
         upload = self._store.begin_upload(attachment.id)
+        part = FilePart(limit, on_data=lambda chunk: (check.feed(chunk), upload.write(chunk)))
         started = time.perf_counter()
         try:
-            part = FilePart(limit, on_data=lambda chunk: (check.feed(chunk), upload.write(chunk)))
             await read_file_part(content_type, body, part)
             if upload.size == 0:
                 raise AttachmentRefused(400, "empty_file", f"{attachment.name} arrived empty.")
             mime = check.finish()
         except MultipartRefused as exc:
             upload.abort()
-            raise _refusal(exc, attachment, upload.size, declared, settings) from None
+            raise _refusal(exc, attachment, part.received, declared, settings) from None
         except ContentMismatch as exc:
             upload.abort()
             raise AttachmentRefused(415, "file_content_mismatch", str(exc)) from None

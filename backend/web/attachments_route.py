@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
+import structlog
 from chatkit.types import Attachment
 from fastapi import APIRouter, Request, Response
+from starlette.requests import ClientDisconnect
 
 from backend.attachments import kinds
 from backend.attachments.policy import AttachmentRefused
@@ -23,13 +25,16 @@ from backend.web.errors import ApiError
 from backend.web.services import services, settings_of
 
 router = APIRouter()
+logger = structlog.get_logger("chatkit_desk.attachments")
 
 
 @router.api_route("/chatkit/attachments/{attachment_id}/upload", methods=["POST", "PUT"])
 async def upload(attachment_id: str, request: Request) -> Response:
     desk = services(request)
     record = await desk.store.attachment_record(attachment_id)
-    if desk.attachments.may_upload(_bearer(request), attachment_id) and record is not None:
+    if desk.attachments.may_upload(_bearer(request), attachment_id):
+        if record is None:  # deleted since it was created
+            raise _not_found(attachment_id)
         context = RequestContext(
             record.user_id, settings_of(request), str(request.base_url).rstrip("/")
         )
@@ -43,6 +48,10 @@ async def upload(attachment_id: str, request: Request) -> Response:
         )
     except AttachmentRefused as exc:
         raise ApiError(exc.status, exc.code, exc.message) from None
+    except ClientDisconnect:
+        # The user cancelled (or lost the network): nothing was kept, nobody reads an answer.
+        logger.info("attachment_upload_abandoned", attachment_id=attachment_id)
+        return Response(status_code=400)
     return Response(_json(attachment), media_type="application/json")
 
 

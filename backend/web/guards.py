@@ -25,8 +25,10 @@ from backend.web.errors import error_response
 CORS_METHODS = "GET, POST, OPTIONS"
 CORS_HEADERS = "Authorization, Content-Type"
 CORS_MAX_AGE = "600"
-UPLOAD_OVERHEAD_BYTES = 64 * 1024
-"""Room for an upload's multipart framing on top of the file."""
+UPLOAD_OVERHEAD_BYTES = 1024 * 1024
+"""Room on top of the file for an upload's multipart framing and for the server's read-ahead
+(uvicorn hands the app what it has buffered, up to a few 64 KiB reads at once): the upload
+route counts the file itself exactly, this is only the backstop."""
 
 
 class BodyTooLarge(Exception):

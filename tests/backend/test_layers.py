@@ -43,6 +43,10 @@ def test_the_store_does_not_import_the_chat_layer() -> None:
     assert offenders(BACKEND / "store", ("backend.chat", "backend.web")) == {}
 
 
+def test_attachments_do_not_import_the_chat_or_web_layers() -> None:
+    assert offenders(BACKEND / "attachments", ("backend.chat", "backend.web")) == {}
+
+
 def test_the_chat_layer_does_not_import_the_web_layer() -> None:
     assert offenders(BACKEND / "chat", ("backend.web", "backend.serve", "backend.cli")) == {}
 

@@ -22,6 +22,7 @@ The hooks, by test number:
 11. openai's lazily imported resource modules: ``chat/warm_up.py``
 12. ``ThreadItemConverter.assistant_message_to_input``: ``chat/history.py``
 13. ``AsyncOpenAI._make_sse_decoder`` (openai, private): ``chat/openai_client.py``
+14. ``ChatKitServer._serialize`` (chatkit, private), every answer's way out: ``chat/server.py``
 
 The keyring backends' module names (``secrets.backend_warning``) are checked in
 ``test_secrets.py``.
@@ -29,6 +30,7 @@ The keyring backends' module names (``secrets.backend_warning``) are checked in
 
 from __future__ import annotations
 
+import json
 import typing
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -50,6 +52,7 @@ from chatkit.types import (
     ThreadItemUpdatedEvent,
     ThreadMetadata,
     ThreadsCreateReq,
+    ThreadsGetByIdReq,
     ThreadsListReq,
 )
 from fastapi import FastAPI
@@ -410,3 +413,44 @@ async def test_openai_streams_decode_through_the_clients_sse_decoder(
         f"{UPGRADE} that AsyncStream decodes server-sent events with client._make_sse_decoder()"
         ".aiter_bytes: DeskOpenAI's decoder relays each event before the next read (speed only)"
     )
+
+
+# 14
+async def test_every_chatkit_answer_leaves_through_serialize(
+    store: SQLiteStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server, context = Minimal(store), context_for("alice")
+    serialized: list[str] = []
+    original = ChatKitServer._serialize
+
+    def spy(self: Any, obj: Any) -> bytes:
+        serialized.append(type(obj).__name__)
+        return original(self, obj)
+
+    monkeypatch.setattr(Minimal, "_serialize", spy)
+    created = await server.process(
+        ThreadsCreateReq.model_validate(
+            {"params": {"input": {"content": [], "attachments": [], "inference_options": {}}}}
+        ).model_dump_json(),
+        context,
+    )
+    assert isinstance(created, StreamingResult)
+    chunks = [chunk async for chunk in created]
+    thread_id = store_thread_id(chunks)
+    await server.process(
+        ThreadsGetByIdReq(params={"thread_id": thread_id}).model_dump_json(), context
+    )
+    assert "ThreadCreatedEvent" in serialized and serialized[-1] == "Thread", (
+        f"{UPGRADE} that streamed events and non-streaming answers are all serialized by "
+        "ChatKitServer._serialize: DeskChatKitServer re-signs image preview links there"
+    )
+
+
+def store_thread_id(chunks: list[bytes]) -> str:
+    for chunk in chunks:
+        for line in chunk.decode().splitlines():
+            if line.startswith("data:"):
+                event = json.loads(line[5:])
+                if event.get("type") == "thread.created":
+                    return event["thread"]["id"]
+    raise AssertionError("no thread.created event")

@@ -28,11 +28,12 @@ def noisy_png(width: int, height: int, seed: int = 1) -> bytes:
 
 
 def photo_jpeg(width: int = 4000, height: int = 3000) -> bytes:
-    """A large camera-sized JPEG (noise, so it stays megabytes)."""
-    rng = random.Random(7)
-    image = Image.frombytes("RGB", (width, height), rng.randbytes(width * height * 3))
+    """A camera-sized JPEG: grain over a gradient, so it stays megabytes (6.7 MB by default)."""
+    grain = Image.effect_noise((width, height), 40)
+    gradient = Image.linear_gradient("L").resize((width, height))
+    image = Image.merge("RGB", (grain, gradient, Image.effect_noise((width, height), 20)))
     out = io.BytesIO()
-    image.save(out, "JPEG", quality=95)
+    image.save(out, "JPEG", quality=92)
     return out.getvalue()
 
 
