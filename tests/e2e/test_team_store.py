@@ -1,6 +1,6 @@
 """Team mode's storage with real ``serve`` processes: two replicas on one Postgres share threads,
-sign-in links and the rate limit; the schema is made once; what cannot work is refused at
-start, in one line, before the port is bound."""
+attachments, sign-in links and the rate limit; the schema is made once; what cannot work is
+refused at start, in one line, before the port is bound."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ import pytest
 
 from backend.store.migrations import POSTGRES, latest
 from backend.tokens import TokenAuthority
+from tests.support import attachments as files
+from tests.support.attachments import attach, user_input_with
 from tests.support.desk_process import TEST_JWT_SECRET, DeskProcess, base_env, make_token, run_cli
 from tests.support.fake_upstream import FakeUpstream
 from tests.support.postgres import execute
@@ -66,6 +68,32 @@ def test_two_replicas_on_one_database_are_one_server(
         assert on_second.list_threads().status == 200  # 6: the shared limit is spent
         refused = on_first.list_threads()
         assert refused.status == 429 and refused.body["error"]["code"] == "rate_limited"
+    finally:
+        on_first.close()
+        on_second.close()
+
+
+def test_an_attachment_uploaded_to_one_replica_is_sent_and_shown_by_the_other(
+    desk_factory: Callable[..., DeskProcess], team_env: dict[str, str], user: str
+) -> None:
+    """The bytes are in the database: the replicas share no disk."""
+    first, second = desk_factory(**team_env), desk_factory(**team_env)
+    on_first = DeskClient(first.url, make_token(user))
+    on_second = DeskClient(second.url, make_token(user))
+    try:
+        image = files.png(3, 2)
+        sent = attach(on_first, "tiny.png", "image/png", image)
+        reply = on_second.chatkit(
+            {
+                "type": "threads.create",
+                "params": {"input": user_input_with("[received]", sent["id"])},
+            }
+        )
+        assert reply.status == 200 and not reply.errors
+        assert reply.assistant_text == f"Received: image/png {len(image)} B."
+
+        preview = httpx.get(sent["preview_url"].replace(first.url, second.url), timeout=30)
+        assert preview.status_code == 200 and preview.content == image
     finally:
         on_first.close()
         on_second.close()
