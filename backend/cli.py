@@ -1,4 +1,5 @@
-"""The headless commands of ``chatkit-desk``: ``serve``, ``token``, ``open``, ``keys``.
+"""The headless commands of ``chatkit-desk``: ``serve``, ``token``, ``open``, ``keys``,
+``migrate``, ``tools``.
 
 ``python -m backend`` runs them without the tray; the ``chatkit-desk`` entry point
 (``chatkit_desk.cli``) adds ``tray`` and the no-argument default on top of this parser.
@@ -60,6 +61,12 @@ def build_parser(
     key_delete.add_argument("provider", choices=secrets.PROVIDERS)
     key_delete.add_argument("--data-dir", help=DATA_DIR_OF_SERVER_HELP)
 
+    migrate = commands.add_parser(
+        "migrate",
+        help="bring the database's schema up to date (team mode: once, before the replicas)",
+    )
+    migrate.add_argument("--data-dir", help="where the database, settings and logs live")
+
     tools = commands.add_parser(
         "tools", help="connect to the tool servers of mcp.json and list their tools"
     )
@@ -96,6 +103,34 @@ def _serve(args: argparse.Namespace) -> int:
         return _fail(str(exc))
     except KeyboardInterrupt:  # uvicorn re-raises Ctrl+C after its graceful shutdown
         pass
+    return ExitCode.OK
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    """What ``serve`` does first, as a step of its own: team mode's Postgres (under its
+    migration lock, so it may run while replicas start), or the data dir's SQLite file."""
+    from backend.settings import SettingsError, load_settings
+    from backend.store.database import DatabaseUnusable, open_database, schema_version
+
+    try:
+        settings = load_settings(args.data_dir)
+        if settings.database_url is None:
+            database = open_database(settings.database_file)
+            version = schema_version(database)
+            database.close()
+            where = str(settings.database_file)
+        else:
+            import asyncio
+
+            from backend.store.postgres.database import migrate, redacted
+
+            version = asyncio.run(migrate(settings.database_url))
+            where = redacted(settings.database_url)
+    except SettingsError as exc:
+        return _fail(str(exc), ExitCode.USAGE)
+    except DatabaseUnusable as exc:
+        return _fail(str(exc))
+    print(f"The database at {where} is at schema version {version}.")
     return ExitCode.OK
 
 
@@ -240,6 +275,7 @@ HANDLERS: dict[str, Handler] = {
     "token": _token,
     "open": _open,
     "keys": _keys,
+    "migrate": _migrate,
     "tools": _tools,
 }
 

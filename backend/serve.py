@@ -15,7 +15,6 @@ import math
 import os
 import signal
 import socket
-import sqlite3
 from types import FrameType
 from typing import Any
 
@@ -25,7 +24,7 @@ from backend import logs, secrets
 from backend.drain import Drain
 from backend.hosts import base_url, is_loopback
 from backend.settings import LiveSettings
-from backend.store.database import open_database
+from backend.store.storage import Storage, open_storage
 from backend.supervision import (
     WATCH_PARENT_ENV,
     bind,
@@ -81,7 +80,7 @@ def load_chat_app(
     live_settings: LiveSettings,
     tokens: TokenAuthority,
     keys: secrets.KeyCache,
-    database: sqlite3.Connection,
+    storage: Storage,
     drain: Drain | None = None,
 ) -> Any:
     """The chat app, built, warmed up and with the process tuned for it (in the loader thread,
@@ -93,7 +92,7 @@ def load_chat_app(
 
     request_transform.install()
     providers = ProviderRegistry(keys)
-    app = create_app(live_settings, tokens, keys, providers, database, drain)
+    app = create_app(live_settings, tokens, keys, providers, storage, drain)
     warm_up(providers, live_settings.current())
     tokens.subject_of(tokens.issue(DEFAULT_SUBJECT, ttl_seconds=60))  # imports PyJWT now
     _tune_garbage_collector()
@@ -110,17 +109,18 @@ def _tune_garbage_collector() -> None:
 
 def run(live_settings: LiveSettings) -> None:
     """Serve until interrupted. What stops it from starting (``PortInUse``, ``DatabaseUnusable``,
-    ``SigningSecretUnavailable``) is raised before anything listens."""
+    ``SigningSecretUnavailable``, ``SettingsError``) is raised before anything listens."""
     settings = live_settings.current()
+    settings.check_team_mode()
     tokens = TokenAuthority.from_configured(settings.jwt_secret, settings.data_dir)
     keys = secrets.KeyCache(settings.data_dir)
     logs.known_secrets([tokens.secret, *(keys.lookup(p).value for p in secrets.PROVIDERS)])
-    database = open_database(settings.database_file)
+    storage = open_storage(settings)
     sock = bind(settings.host, settings.port)
     write_runtime_file(settings.data_dir, base_url(settings))  # where the tray finds us
     drain = Drain()
     app = DeferredApp(
-        lambda: load_chat_app(live_settings, tokens, keys, database, drain),
+        lambda: load_chat_app(live_settings, tokens, keys, storage, drain),
         live_settings.current,
         keys,
         on_stop=lambda: remove_runtime_file(settings.data_dir),  # before uvicorn exits

@@ -113,6 +113,12 @@ class Settings(BaseSettings):
     sse_keepalive_seconds: float = Field(15.0, gt=0, le=300)
     """A comment line is sent on an event stream silent for this long, so that no proxy in
     between closes it as idle while the model thinks."""
+    database_url: str | None = Field(None, repr=False)
+    """Team mode: threads, sign-in links and the rate limit in this Postgres database
+    (``postgresql://user:password@host/db``), shared by every replica; unset: the data dir's
+    SQLite file. Needs ``jwt_secret``."""
+    database_pool_size: int = Field(10, ge=1, le=1000)
+    """Team mode: connections to the database each replica keeps at most."""
 
     @field_validator("openai_base_url", "gemini_base_url")
     @classmethod
@@ -123,6 +129,24 @@ class Settings(BaseSettings):
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError("must be an http:// or https:// URL, e.g. https://api.openai.com/v1")
         return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_url(cls, value: str | None) -> str | None:
+        from urllib.parse import urlsplit
+
+        if value is not None and urlsplit(value).scheme not in ("postgresql", "postgres"):
+            raise ValueError("must be a postgresql:// URL, e.g. postgresql://desk:secret@db/desk")
+        return value
+
+    def check_team_mode(self) -> None:
+        """Team mode signs with one secret on every replica: a token or sign-in link from one
+        must be good on the others, so a secret made up by each replica will not do."""
+        if self.database_url is not None and self.jwt_secret is None:
+            raise SettingsError(
+                "team mode (CHATKIT_DESK_DATABASE_URL) needs CHATKIT_DESK_JWT_SECRET: set it to "
+                "the same long random string (32+ characters) on every replica"
+            )
 
     @field_validator("attachment_types", mode="before")
     @classmethod

@@ -9,7 +9,9 @@ Run with the project's Python (``.venv/bin/python``) from a checkout, as root on
    once (``threads.create`` on ``/chatkit`` with a PyJWT token) and checks the reply text, then
    has the model call a tool of the tests' MCP server (which the bundle launches over stdio),
    then sends a camera-sized photo and checks the model got the downscaled copy (Pillow);
-   runs the bundled ``tools --json`` against the same ``mcp.json``;
+   runs the bundled ``tools --json`` against the same ``mcp.json``; checks that team mode's
+   Postgres driver (asyncpg) is not in the bundle and that the bundled ``migrate`` with
+   ``CHATKIT_DESK_DATABASE_URL`` set says, in one line, what to install instead;
 3. starts the bundled tray (``tray``, ``QT_QPA_PLATFORM=offscreen``) and waits for the server
    child it spawns (the same executable, ``serve``) to answer ``/health``, then stops the tray
    and checks the child went with it;
@@ -316,6 +318,20 @@ def tools_command(work: Path) -> dict:
     return server
 
 
+def team_mode_left_out(work: Path) -> None:
+    """The desktop bundle has no Postgres driver, and says so when team mode is asked for."""
+    bundled = sorted(str(path.relative_to(BUNDLE)) for path in BUNDLE.rglob("asyncpg*"))
+    if bundled:
+        raise CheckFailed(f"team mode's driver is in the bundle: {bundled}")
+    env = desk_env(work / "team-check", "http://127.0.0.1:9/v1", free_port())
+    env["CHATKIT_DESK_DATABASE_URL"] = "postgresql://desk@127.0.0.1:9/desk"
+    result = subprocess.run(
+        [str(EXE), "migrate"], env=env, capture_output=True, text=True, timeout=120
+    )
+    if result.returncode == 0 or "install chatkit-desk[team]" not in result.stderr:
+        raise CheckFailed(f"the bundled migrate in team mode said: {result.stderr.strip()}")
+
+
 def tray_starts_child(work: Path, upstream: str) -> dict:
     port = free_port()
     data_dir = work / "tray"
@@ -418,6 +434,7 @@ def main() -> int:
                 ),
                 ("one chat through the bundled serve", lambda: chat_once(work, upstream_url)),
                 ("the bundled tools command connects", lambda: tools_command(work)),
+                ("team mode is left out of the bundle", lambda: team_mode_left_out(work)),
                 ("tray starts its serve child", lambda: tray_starts_child(work, upstream_url)),
             )
             for name, step in steps:

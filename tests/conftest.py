@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -10,6 +11,14 @@ import pytest
 from tests.support.desk_process import DeskProcess, base_env, make_token
 from tests.support.fake_upstream import FakeUpstream
 from tests.support.keyrings import MemoryKeyring
+from tests.support.postgres import (
+    URL_ENV,
+    PostgresMissing,
+    execute,
+    in_schema,
+    missing,
+    start_cluster,
+)
 from tests.support.sse_client import DeskClient
 
 
@@ -103,3 +112,27 @@ def client(provider_desk: DeskProcess, user: str) -> Iterator[DeskClient]:
     desk_client = client_for(provider_desk, user)
     yield desk_client
     desk_client.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A Postgres server for the whole run: a throwaway cluster (``tests.support.postgres``)."""
+    if configured := os.environ.get(URL_ENV):
+        yield configured
+        return
+    try:
+        cluster = start_cluster()
+    except PostgresMissing as exc:
+        missing(str(exc))
+    yield cluster.url
+    cluster.stop()
+
+
+@pytest.fixture
+def postgres_schema(postgres_url: str) -> Iterator[str]:
+    """A URL whose connections work in an empty schema of this test's own, dropped after it:
+    tests may use the same ids and count rows without seeing each other's."""
+    name = f"test_{uuid.uuid4().hex[:16]}"
+    execute(postgres_url, f"CREATE SCHEMA {name}")
+    yield in_schema(postgres_url, name)
+    execute(postgres_url, f"DROP SCHEMA {name} CASCADE")

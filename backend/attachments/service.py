@@ -34,7 +34,7 @@ from backend.attachments.policy import DECLARED_SIZE, AttachmentRefused
 from backend.attachments.previews import PreviewLinks, upload_path
 from backend.context import RequestContext
 from backend.settings import Settings
-from backend.store.sqlite import MODEL_COPY, AttachmentRecord, SQLiteStore, attachment_keys
+from backend.store.base import MODEL_COPY, AttachmentRecord, DeskStore, attachment_keys
 from backend.tokens import UPLOAD, TokenAuthority
 
 logger = structlog.get_logger("chatkit_desk.attachments")
@@ -44,7 +44,7 @@ UPLOAD_TTL_SECONDS = 900
 
 
 class DeskAttachments(AttachmentStore[RequestContext]):
-    def __init__(self, store: SQLiteStore, tokens: TokenAuthority, previews: PreviewLinks) -> None:
+    def __init__(self, store: DeskStore, tokens: TokenAuthority, previews: PreviewLinks) -> None:
         self._store = store
         self._tokens = tokens
         self._previews = previews
@@ -146,7 +146,7 @@ class DeskAttachments(AttachmentStore[RequestContext]):
             try:
                 await self._write_model_copy(attachment.id, mime)
             except BaseException:
-                self._store.discard_bytes(attachment_keys(attachment.id))
+                await self._store.discard_bytes(attachment_keys(attachment.id))
                 raise
         finished = _finished(attachment, mime, self._previews, context)
         await self._store.record_upload(finished, upload.size, context)

@@ -24,7 +24,7 @@ from chatkit.types import Attachment, ThreadItem, UserMessageItem
 
 from backend.attachments import kinds
 from backend.attachments.policy import DECLARED_SIZE
-from backend.store.sqlite import MODEL_COPY, SQLiteStore
+from backend.store.base import MODEL_COPY, DeskStore
 
 
 def carried(items: Sequence[ThreadItem], budget: int) -> set[str]:
@@ -51,7 +51,7 @@ def _size(attachment: Attachment) -> int:
 class AttachmentInput:
     """One turn's conversion of attachments to model input content."""
 
-    def __init__(self, store: SQLiteStore, provider: str, carried_ids: set[str]) -> None:
+    def __init__(self, store: DeskStore, provider: str, carried_ids: set[str]) -> None:
         self._store = store
         self._provider = provider
         self._carried = carried_ids

@@ -30,7 +30,7 @@ from chatkit.types import (
 
 from backend.chat.attachment_input import AttachmentInput, carried
 from backend.context import RequestContext
-from backend.store.sqlite import SQLiteStore
+from backend.store.base import DeskStore
 
 HISTORY_ITEM_LIMIT = 40
 """How many of a thread's latest items the model sees; older ones are not reloaded every turn."""
@@ -73,7 +73,7 @@ class PlainAssistantTextConverter(ThreadItemConverter):
 
 
 async def recent_history(
-    store: SQLiteStore, thread: ThreadMetadata, context: RequestContext, provider: str
+    store: DeskStore, thread: ThreadMetadata, context: RequestContext, provider: str
 ) -> list[TResponseInputItem]:
     """The thread's latest ``HISTORY_ITEM_LIMIT`` items, oldest first, as model input for
     ``provider`` (its attachment formats differ)."""

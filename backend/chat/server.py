@@ -56,7 +56,7 @@ from backend.chat.workflows import ToolWorkflow, ended, settle_waiting
 from backend.context import RequestContext
 from backend.drain import Drain
 from backend.store.approvals import Approval, ApprovalStore, DecidedRun
-from backend.store.sqlite import SQLiteStore
+from backend.store.base import DeskStore
 from backend.tools.functions import ToolCalls, current_tool_calls, function_tools
 from backend.tools.hub import ToolHub
 
@@ -75,7 +75,7 @@ NOTICED = "tool_notices"
 class DeskChatKitServer(ChatKitServer[RequestContext]):
     def __init__(
         self,
-        store: SQLiteStore,
+        store: DeskStore,
         providers: ProviderRegistry,
         gate: ProviderGate,
         on_turn: TurnListener,
@@ -154,7 +154,7 @@ class DeskChatKitServer(ChatKitServer[RequestContext]):
         if action.type != APPROVAL_ACTION or decision not in ("allow", "deny"):
             raise CustomStreamError("This action is not one ChatKit Desk knows.", allow_retry=False)
         assert self._approvals is not None
-        approval = self._approvals.decide(
+        approval = await self._approvals.decide(
             str(payload.get("approval_id")),
             context.user_id,
             thread.id,
@@ -164,15 +164,15 @@ class DeskChatKitServer(ChatKitServer[RequestContext]):
         if approval is None:
             return  # decided already (a second click): nothing runs twice
         yield ThreadItemReplacedEvent(item=decided_card(approval, thread.id, decision))
-        run = self._approvals.claim(approval.run_id, context.user_id)
+        run = await self._approvals.claim(approval.run_id, context.user_id)
         if run is None:
             return  # other calls of the run still wait
         try:
             async for event in self._turn(thread, context, resume=run):
                 yield event
         except Exception:
-            if self._approvals.is_paused(run.run_id):  # failed before the run started again
-                self._approvals.reopen(approval.id, run.run_id)
+            if await self._approvals.is_paused(run.run_id):  # failed before the run started again
+                await self._approvals.reopen(approval.id, run.run_id)
                 yield ThreadItemReplacedEvent(item=approval_card(approval, thread.id))
             raise
 
@@ -302,7 +302,7 @@ class DeskChatKitServer(ChatKitServer[RequestContext]):
                     ):
                         yield event
                     if result.interruptions:
-                        for event in self._pause(thread, context, result, reply, calls):
+                        for event in await self._pause(thread, context, result, reply, calls):
                             yield event
                     elif not ending.complete:
                         raise StreamCutShort
@@ -357,7 +357,7 @@ class DeskChatKitServer(ChatKitServer[RequestContext]):
                 allow_retry=False,
             ) from None
         assert self._approvals is not None
-        self._approvals.finish(resume.run_id)  # from here on, it runs: never twice
+        await self._approvals.finish(resume.run_id)  # from here on, it runs: never twice
         for item in state.get_interruptions():
             call_id = getattr(item.raw_item, "call_id", None)
             if resume.decisions.get(str(call_id)) == "allow":
@@ -373,7 +373,7 @@ class DeskChatKitServer(ChatKitServer[RequestContext]):
                 workflow = None
         return state, workflow
 
-    def _pause(
+    async def _pause(
         self,
         thread: ThreadMetadata,
         context: RequestContext,
@@ -402,7 +402,7 @@ class DeskChatKitServer(ChatKitServer[RequestContext]):
             )
         events = [e for a in approvals for e in reply.tools.awaiting_approval(a.call_id)]
         workflow = reply.tools.item
-        self._approvals.pause(
+        await self._approvals.pause(
             run_id,
             thread.id,
             context.user_id,
@@ -421,7 +421,7 @@ class DeskChatKitServer(ChatKitServer[RequestContext]):
     ) -> list[ThreadStreamEvent]:
         """A new message moves the conversation on: cards still waiting say they were not run."""
         assert self._approvals is not None
-        expired, workflows = self._approvals.expire_thread(thread.id, context.user_id)
+        expired, workflows = await self._approvals.expire_thread(thread.id, context.user_id)
         events: list[ThreadStreamEvent] = []
         for approval in expired:
             if await self._exists(thread, approval.item_id, context):

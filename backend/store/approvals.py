@@ -7,6 +7,9 @@ second server, finds it decided), and the run is claimed by whoever decides its 
 resumes once. It is deleted once it has really started again (``finish``); a resume that fails
 before that (no key, the provider busy) gives the call back to the user (``reopen``), so a
 decision is never lost on the way. Rows are the user's, like threads.
+
+``ApprovalStore`` is what the chat server needs; ``SQLiteApprovalStore`` keeps it in the desktop
+database, ``backend.store.postgres.approvals`` in team mode's.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import json
 import sqlite3
 import time
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Protocol
 
 Decision = Literal["allow", "deny", "expired"]
 
@@ -44,11 +47,8 @@ class DecidedRun:
     """The tokens counted when the run paused: its resumed run reports them again."""
 
 
-class ApprovalStore:
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self._db = db
-
-    def pause(
+class ApprovalStore(Protocol):
+    async def pause(
         self,
         run_id: str,
         thread_id: str,
@@ -60,6 +60,50 @@ class ApprovalStore:
         counted_usage: dict[str, int],
     ) -> None:
         """Keep a paused run and the calls it waits on (one transaction)."""
+
+    async def decide(
+        self, approval_id: str, user_id: str, thread_id: str, item_id: str, decision: Decision
+    ) -> Approval | None:
+        """Record the user's answer; ``None`` when it was decided already, or is not this
+        user's, this thread's or this card's."""
+
+    async def claim(self, run_id: str, user_id: str) -> DecidedRun | None:
+        """The run to resume, once every call it waits on is decided; ``None`` until then, or
+        when another request claimed it first."""
+
+    async def finish(self, run_id: str) -> None:
+        """The claimed run has started again: it is no longer paused."""
+
+    async def is_paused(self, run_id: str) -> bool: ...
+
+    async def reopen(self, approval_id: str, run_id: str) -> None:
+        """A resume failed before the run started: the call waits for the user again."""
+
+    async def expire_thread(
+        self, thread_id: str, user_id: str
+    ) -> tuple[list[Approval], list[tuple[str, dict[str, int]]]]:
+        """The conversation moved on: the thread's waiting calls will never run. Returns them,
+        and the paused runs' workflows (id, task indexes by call), so the thread can say so."""
+
+
+class SQLiteApprovalStore(ApprovalStore):
+    """On the desktop database; each method runs on the event loop without awaiting, so its
+    transaction is never interleaved with another."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    async def pause(
+        self,
+        run_id: str,
+        thread_id: str,
+        user_id: str,
+        state: str,
+        workflow_id: str | None,
+        task_of_call: dict[str, int],
+        approvals: list[Approval],
+        counted_usage: dict[str, int],
+    ) -> None:
         with _transaction(self._db):
             self._db.execute(
                 "INSERT INTO paused_runs (id, thread_id, user_id, state, workflow_id, "
@@ -84,23 +128,19 @@ class ApprovalStore:
                 ],
             )
 
-    def decide(
+    async def decide(
         self, approval_id: str, user_id: str, thread_id: str, item_id: str, decision: Decision
     ) -> Approval | None:
-        """Record the user's answer; ``None`` when it was decided already, or is not this
-        user's, this thread's or this card's."""
         row = self._db.execute(
             "UPDATE tool_approvals SET decision = ? "
             "WHERE id = ? AND user_id = ? AND item_id = ? AND decision IS NULL "
             "AND run_id IN (SELECT id FROM paused_runs WHERE thread_id = ?) "
-            f"RETURNING {_COLUMNS}",
+            f"RETURNING {APPROVAL_COLUMNS}",
             (decision, approval_id, user_id, item_id, thread_id),
         ).fetchone()
         return Approval(*row) if row else None
 
-    def claim(self, run_id: str, user_id: str) -> DecidedRun | None:
-        """The run to resume, once every call it waits on is decided; ``None`` until then, or
-        when another request claimed it first."""
+    async def claim(self, run_id: str, user_id: str) -> DecidedRun | None:
         with _transaction(self._db):
             waiting = self._db.execute(
                 "SELECT count(*) FROM tool_approvals WHERE run_id = ? AND decision IS NULL",
@@ -123,16 +163,14 @@ class ApprovalStore:
             return None
         return DecidedRun(run_id, row[0], row[1], json.loads(row[2]), decisions, json.loads(row[3]))
 
-    def finish(self, run_id: str) -> None:
-        """The claimed run has started again: it is no longer paused."""
+    async def finish(self, run_id: str) -> None:
         self._db.execute("DELETE FROM paused_runs WHERE id = ?", (run_id,))
 
-    def is_paused(self, run_id: str) -> bool:
+    async def is_paused(self, run_id: str) -> bool:
         row = self._db.execute("SELECT 1 FROM paused_runs WHERE id = ?", (run_id,)).fetchone()
         return row is not None
 
-    def reopen(self, approval_id: str, run_id: str) -> None:
-        """A resume failed before the run started: the call waits for the user again."""
+    async def reopen(self, approval_id: str, run_id: str) -> None:
         with _transaction(self._db):
             self._db.execute(
                 "UPDATE tool_approvals SET decision = NULL WHERE id = ? AND run_id = ?",
@@ -140,17 +178,16 @@ class ApprovalStore:
             )
             self._db.execute("UPDATE paused_runs SET resuming = 0 WHERE id = ?", (run_id,))
 
-    def expire_thread(
+    async def expire_thread(
         self, thread_id: str, user_id: str
     ) -> tuple[list[Approval], list[tuple[str, dict[str, int]]]]:
-        """The conversation moved on: the thread's waiting calls will never run. Returns them,
-        and the paused runs' workflows (id, task indexes by call), so the thread can say so."""
         with _transaction(self._db):
             expired = [
                 Approval(*row)
                 for row in self._db.execute(
-                    f"SELECT {_COLUMNS} FROM tool_approvals WHERE decision IS NULL AND run_id IN "
-                    "(SELECT id FROM paused_runs WHERE thread_id = ? AND user_id = ?)",
+                    "UPDATE tool_approvals SET decision = 'expired' WHERE decision IS NULL AND "
+                    "run_id IN (SELECT id FROM paused_runs WHERE thread_id = ? AND user_id = ?) "
+                    f"RETURNING {APPROVAL_COLUMNS}",
                     (thread_id, user_id),
                 ).fetchall()
             ]
@@ -166,7 +203,7 @@ class ApprovalStore:
         return expired, workflows
 
 
-_COLUMNS = "id, run_id, item_id, call_id, server, tool, arguments, decision"
+APPROVAL_COLUMNS = "id, run_id, item_id, call_id, server, tool, arguments, decision"
 
 
 class _transaction:

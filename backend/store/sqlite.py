@@ -13,45 +13,30 @@ from __future__ import annotations
 
 import sqlite3
 import time
-import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import Literal
 
-from chatkit.store import NotFoundError, Store, StoreItemType
+from chatkit.store import NotFoundError
 from chatkit.types import Attachment, Page, ThreadItem, ThreadMetadata
-from pydantic import TypeAdapter
 
 from backend.attachments.files import AttachmentFiles, FileUpload
 from backend.context import RequestContext
-
-Order = Literal["asc", "desc"]
-_T = TypeVar("_T")
-
-_thread_item = TypeAdapter[ThreadItem](ThreadItem)
-_attachment = TypeAdapter[Attachment](Attachment)
-
-
-def _check_order(order: str) -> Order:
-    if order not in ("asc", "desc"):
-        raise ValueError(f"order must be 'asc' or 'desc', not {order!r}")
-    return order  # type: ignore[return-value]
-
-
-@dataclass(frozen=True)
-class AttachmentRecord:
-    """An attachment with what the store knows of it beyond its ChatKit metadata."""
-
-    attachment: Attachment
-    user_id: str
-    thread_id: str | None
-    size: int | None
-    """Bytes uploaded; ``None`` until the upload is complete."""
-    created_at: int
+from backend.store.base import (
+    AttachmentRecord,
+    DeskStore,
+    Order,
+    attachment_json,
+    attachment_keys,
+    check_limit,
+    check_order,
+    thread_item,
+    thread_metadata_json,
+    to_page,
+)
 
 
-class SQLiteStore(Store[RequestContext]):
+class SQLiteStore(DeskStore):
     """Threads, items and attachments on a connection from ``database.open_database``, and the
     attachments' bytes in ``files`` (deleted with their attachment or thread)."""
 
@@ -62,18 +47,6 @@ class SQLiteStore(Store[RequestContext]):
             database_file = db.execute("PRAGMA database_list").fetchone()[2]
             files = AttachmentFiles(Path(database_file).parent / "attachments")
         self._files = files
-
-    # Ids are longer than the SDK's 8 hex digits: they are unique across all users' rows.
-    def generate_thread_id(self, context: RequestContext) -> str:
-        return f"thr_{uuid.uuid4().hex}"
-
-    def generate_item_id(
-        self, item_type: StoreItemType, thread: ThreadMetadata, context: RequestContext
-    ) -> str:
-        return f"{_PREFIXES[item_type]}_{uuid.uuid4().hex}"
-
-    def generate_attachment_id(self, mime_type: str, context: RequestContext) -> str:
-        return f"atc_{uuid.uuid4().hex}"
 
     # Threads
 
@@ -94,8 +67,7 @@ class SQLiteStore(Store[RequestContext]):
         return ThreadMetadata.model_validate_json(row[0])
 
     async def save_thread(self, thread: ThreadMetadata, context: RequestContext) -> None:
-        # The SDK may hand over a full Thread with its items: only the metadata is kept here.
-        data = ThreadMetadata.model_validate(thread.model_dump(exclude={"items"})).model_dump_json()
+        data = thread_metadata_json(thread)
         cursor = self._db.execute(
             """
             INSERT INTO threads (id, user_id, data) VALUES (?, ?, ?)
@@ -116,10 +88,10 @@ class SQLiteStore(Store[RequestContext]):
             (context.user_id,),
             after,
             limit,
-            _check_order(order),
+            check_order(order),
             cursor_seq=lambda cursor: self._thread_seq(cursor, context),
         )
-        return _to_page([ThreadMetadata.model_validate_json(data) for _, data in rows], limit)
+        return to_page([ThreadMetadata.model_validate_json(data) for _, data in rows], limit)
 
     async def delete_thread(self, thread_id: str, context: RequestContext) -> None:
         attachments = self._ids(
@@ -161,10 +133,10 @@ class SQLiteStore(Store[RequestContext]):
             (thread_id, context.user_id),
             after,
             limit,
-            _check_order(order),
+            check_order(order),
             cursor_seq=lambda cursor: self._item_seq(thread_id, cursor, context),
         )
-        return _to_page([_thread_item.validate_json(data) for _, data in rows], limit)
+        return to_page([thread_item.validate_json(data) for _, data in rows], limit)
 
     async def add_thread_item(
         self, thread_id: str, item: ThreadItem, context: RequestContext
@@ -180,9 +152,6 @@ class SQLiteStore(Store[RequestContext]):
         if cursor.rowcount == 0:
             raise NotFoundError(f"Thread {thread_id} not found")
 
-    async def save_item(self, thread_id: str, item: ThreadItem, context: RequestContext) -> None:
-        await self.add_thread_item(thread_id, item, context)
-
     async def load_item(self, thread_id: str, item_id: str, context: RequestContext) -> ThreadItem:
         row = self._db.execute(
             "SELECT data FROM items WHERE thread_id = ? AND id = ? AND user_id = ?",
@@ -190,7 +159,7 @@ class SQLiteStore(Store[RequestContext]):
         ).fetchone()
         if row is None:
             raise NotFoundError(f"Item {item_id} not found in thread {thread_id}")
-        return _thread_item.validate_json(row[0])
+        return thread_item.validate_json(row[0])
 
     async def delete_thread_item(
         self, thread_id: str, item_id: str, context: RequestContext
@@ -203,7 +172,6 @@ class SQLiteStore(Store[RequestContext]):
             raise NotFoundError(f"Item {item_id} not found in thread {thread_id}")
 
     async def mark_incomplete(self, thread_id: str, item_id: str, context: RequestContext) -> None:
-        """Note that the provider cut this answer short (it stays, with the text it got)."""
         self._db.execute(
             "UPDATE items SET incomplete = 1 WHERE thread_id = ? AND id = ? AND user_id = ?",
             (thread_id, item_id, context.user_id),
@@ -235,7 +203,6 @@ class SQLiteStore(Store[RequestContext]):
             raise NotFoundError(f"Attachment {attachment.id} not found")
 
     async def attachment_record(self, attachment_id: str) -> AttachmentRecord | None:
-        """Any user's attachment by id: for checking a signed link, which names no user."""
         row = self._db.execute(
             "SELECT data, user_id, thread_id, size, created_at FROM attachments WHERE id = ?",
             (attachment_id,),
@@ -244,17 +211,15 @@ class SQLiteStore(Store[RequestContext]):
             return None
         data, user_id, thread_id, size, created_at = row
         return AttachmentRecord(
-            _attachment.validate_json(data), user_id, thread_id, size, created_at
+            attachment_json.validate_json(data), user_id, thread_id, size, created_at
         )
 
     def begin_upload(self, key: str) -> FileUpload:
-        """Somewhere to write an attachment's bytes; they count once ``record_upload`` ran."""
         return self._files.begin(key)
 
     async def record_upload(
         self, attachment: Attachment, size: int, context: RequestContext
     ) -> None:
-        """The upload of ``attachment`` is complete: its final metadata and its size."""
         cursor = self._db.execute(
             "UPDATE attachments SET data = ?, size = ? WHERE id = ? AND user_id = ?",
             (attachment.model_dump_json(), size, attachment.id, context.user_id),
@@ -263,7 +228,6 @@ class SQLiteStore(Store[RequestContext]):
             raise NotFoundError(f"Attachment {attachment.id} not found")
 
     async def read_attachment_bytes(self, key: str) -> bytes | None:
-        """The bytes stored under ``key``, if any (the caller checked who may read them)."""
         if self._files.path(key) is None:
             return None
         try:
@@ -271,19 +235,16 @@ class SQLiteStore(Store[RequestContext]):
         except FileNotFoundError:  # deleted meanwhile
             return None
 
-    def discard_bytes(self, keys: Iterable[str]) -> None:
-        """Delete bytes written for an upload that was then refused."""
+    async def discard_bytes(self, keys: Iterable[str]) -> None:
         self._files.delete(keys)
 
     async def unsent_attachments(self, created_before: int) -> list[str]:
-        """Ids of attachments never sent with a message and created before that time."""
         return self._ids(
             "SELECT id FROM attachments WHERE thread_id IS NULL AND created_at < ?",
             (created_before,),
         )
 
     async def forget_attachments(self, attachment_ids: Iterable[str]) -> None:
-        """Delete these attachments, rows and bytes, whoever owns them (housekeeping)."""
         ids = list(attachment_ids)
         self._db.executemany("DELETE FROM attachments WHERE id = ?", [(id_,) for id_ in ids])
         self._delete_files(ids)
@@ -305,7 +266,7 @@ class SQLiteStore(Store[RequestContext]):
         ).fetchone()
         if row is None:
             raise NotFoundError(f"Attachment {attachment_id} not found")
-        return _attachment.validate_json(row[0])
+        return attachment_json.validate_json(row[0])
 
     async def delete_attachment(self, attachment_id: str, context: RequestContext) -> None:
         cursor = self._db.execute(
@@ -329,8 +290,7 @@ class SQLiteStore(Store[RequestContext]):
         cursor_seq: Callable[[str], int],
     ) -> list[tuple[int, str]]:
         """Up to ``limit + 1`` rows after the cursor (the extra row tells whether there is more)."""
-        if limit < 1:
-            raise ValueError("limit must be at least 1")
+        check_limit(limit)
         comparison, direction = (">", "ASC") if order == "asc" else ("<", "DESC")
         where, args = scope, scope_args
         if after is not None:
@@ -340,30 +300,3 @@ class SQLiteStore(Store[RequestContext]):
             f"SELECT seq, data FROM {table} WHERE {where} ORDER BY seq {direction} LIMIT ?",
             (*args, limit + 1),
         ).fetchall()
-
-
-_PREFIXES: dict[StoreItemType, str] = {
-    "thread": "thr",
-    "message": "msg",
-    "tool_call": "tc",
-    "workflow": "wf",
-    "task": "tsk",
-    "attachment": "atc",
-    "sdk_hidden_context": "shcx",
-}
-
-
-MODEL_COPY = ".model"
-"""Key suffix of an image's copy made for the model (``backend.attachments.images``)."""
-
-
-def attachment_keys(attachment_id: str) -> tuple[str, ...]:
-    """Every key an attachment's bytes may be stored under."""
-    return (attachment_id, attachment_id + MODEL_COPY)
-
-
-def _to_page(rows: list[_T], limit: int) -> Page[_T]:
-    has_more = len(rows) > limit
-    data = rows[:limit]
-    after = getattr(data[-1], "id", None) if has_more and data else None
-    return Page(data=data, has_more=has_more, after=after)

@@ -7,7 +7,6 @@ are ``backend.serve``'s), so tests can build as many as they like.
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -15,7 +14,6 @@ from fastapi import Depends, FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from backend import __version__
-from backend.attachments.files import AttachmentFiles
 from backend.attachments.housekeeping import collect_unsent_attachments
 from backend.attachments.previews import PreviewLinks
 from backend.attachments.service import DeskAttachments
@@ -25,9 +23,7 @@ from backend.chat.server import DeskChatKitServer
 from backend.drain import Drain
 from backend.secrets import KeyCache
 from backend.settings import LiveSettings
-from backend.store import SQLiteStore
-from backend.store.approvals import ApprovalStore
-from backend.store.login_tokens import UsedLoginTokens
+from backend.store.storage import Storage
 from backend.tokens import TokenAuthority
 from backend.tools.hub import ToolHub
 from backend.web import (
@@ -55,16 +51,15 @@ def create_app(
     tokens: TokenAuthority,
     keys: KeyCache,
     providers: ProviderRegistry,
-    database: sqlite3.Connection,
+    storage: Storage,
     drain: Drain | None = None,
 ) -> FastAPI:
-    """The app on an open ``database`` (``backend.store.database``), which it closes at the end.
+    """The app on ``storage`` (``backend.store.storage``), which its lifespan opens and closes.
 
     ``drain`` is the server's (``backend.serve``), which it starts on a stop signal."""
     settings = live_settings.current()
     drain = drain or Drain()
-    store = SQLiteStore(database, AttachmentFiles(settings.attachments_dir))
-    used_logins = UsedLoginTokens(database)
+    store = storage.store
     streams = StreamSlots(settings.max_streams_per_user, settings.max_streams)
     metrics = Metrics(active_streams=lambda: streams.active)
     gate = ProviderGate(
@@ -79,7 +74,7 @@ def create_app(
         gate,
         metrics.record_turn,
         tools,
-        ApprovalStore(database),
+        storage.approvals,
         attachments,
         previews,
         drain,
@@ -87,20 +82,20 @@ def create_app(
     desk = Services(
         store=store,
         attachments=attachments,
-        used_logins=used_logins,
+        used_logins=storage.used_logins,
         providers=providers,
         chatkit=chatkit,
         tools=tools,
         tokens=tokens,
-        rate_limiter=RateLimiter(settings.rate_limit_per_minute),
+        rate_limiter=RateLimiter(settings.rate_limit_per_minute, storage.rate_buckets),
         streams=streams,
         metrics=metrics,
     )
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await storage.open()  # the desktop's also sweeps what a crash mid-upload left
         tools.start()  # the tool servers connect in the background
-        store.sweep_attachment_files()  # what a crash mid-upload or mid-delete left
         collector = asyncio.create_task(
             collect_unsent_attachments(attachments, lambda: live_settings.current())
         )
@@ -110,7 +105,7 @@ def create_app(
             collector.cancel()
             await tools.aclose()
             await providers.aclose()
-            database.close()
+            await storage.close()
 
     app = FastAPI(
         title="ChatKit Desk",
@@ -132,16 +127,13 @@ def create_app(
     app.add_middleware(RequestGuard, settings=live_settings.current)
     app.add_middleware(AccessLog, metrics=metrics)  # outermost: sees every answer, 421s too
 
-    async def ping_database() -> None:
-        database.execute("SELECT 1").fetchone()
-
     @app.get(probes.LIVEZ, response_model=None)
     async def livez() -> Response:
         return probes.alive()
 
     @app.get(probes.READYZ, response_model=None)
     async def readyz() -> Response:
-        return await probes.readiness(drain, ping_database)
+        return await probes.readiness(drain, storage.ping)
 
     @app.get("/health")
     async def health(request: Request) -> dict[str, object]:

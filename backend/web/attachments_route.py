@@ -18,7 +18,7 @@ from starlette.requests import ClientDisconnect
 from backend.attachments import kinds
 from backend.attachments.policy import AttachmentRefused
 from backend.context import RequestContext
-from backend.store.sqlite import AttachmentRecord
+from backend.store.base import AttachmentRecord
 from backend.tokens import PREVIEW
 from backend.web.auth import base_url_of, current_user
 from backend.web.errors import ApiError

@@ -80,7 +80,7 @@ async def current_user(request: Request) -> RequestContext:
     """Route dependency: authentication (401), then the per-user request rate (429)."""
     user = authenticate(request)
     structlog.contextvars.bind_contextvars(user=user.user_id)
-    services(request).rate_limiter.check(user.user_id)
+    await services(request).rate_limiter.check(user.user_id)
     return user
 
 

@@ -36,7 +36,7 @@ from backend.attachments import policy
 from backend.attachments.policy import AttachmentRefused
 from backend.chat.approvals import APPROVAL_ACTION
 from backend.context import RequestContext
-from backend.store.sqlite import AttachmentRecord, SQLiteStore
+from backend.store.base import AttachmentRecord, DeskStore
 from backend.web.errors import ApiError
 
 MAX_PAGE_SIZE = 100
@@ -86,7 +86,7 @@ def _describe(exc: ValidationError) -> ApiError:
 
 async def check(
     request: ChatKitReq,
-    store: SQLiteStore,
+    store: DeskStore,
     context: RequestContext,
 ) -> None:
     """Raise a 4xx ``ApiError`` for anything that would otherwise fail after the response began."""
@@ -163,7 +163,7 @@ async def check(
 
 
 async def check_attachments(
-    attachment_ids: list[str], thread_id: str | None, store: SQLiteStore, context: RequestContext
+    attachment_ids: list[str], thread_id: str | None, store: DeskStore, context: RequestContext
 ) -> None:
     """A message's attachments: the caller's, uploaded, not sent in another thread, few enough."""
     limit = context.settings.max_attachments_per_message
@@ -194,7 +194,7 @@ async def check_attachments(
 
 
 async def _require_attachment(
-    store: SQLiteStore, attachment_id: str, context: RequestContext
+    store: DeskStore, attachment_id: str, context: RequestContext
 ) -> AttachmentRecord:
     record = await store.attachment_record(attachment_id)
     if record is None or record.user_id != context.user_id:
@@ -223,7 +223,7 @@ def _check_action(request: ThreadsCustomActionReq) -> None:
         )
 
 
-async def _require_thread(store: SQLiteStore, thread_id: str, context: RequestContext) -> None:
+async def _require_thread(store: DeskStore, thread_id: str, context: RequestContext) -> None:
     try:
         await store.load_thread(thread_id, context)
     except NotFoundError:
@@ -231,7 +231,7 @@ async def _require_thread(store: SQLiteStore, thread_id: str, context: RequestCo
 
 
 async def _require_item(
-    store: SQLiteStore, thread_id: str, item_id: str, context: RequestContext
+    store: DeskStore, thread_id: str, item_id: str, context: RequestContext
 ) -> object:
     try:
         return await store.load_item(thread_id, item_id, context)

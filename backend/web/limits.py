@@ -3,36 +3,37 @@
 from __future__ import annotations
 
 import math
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 
+from backend.store.rate_buckets import TokenBuckets
 from backend.web.errors import ApiError
 
 
 class RateLimiter:
-    """A token bucket per user: ``per_minute`` requests a minute, in bursts of up to that many."""
+    """A token bucket per user: ``per_minute`` requests a minute, in bursts of up to that many.
 
-    def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
+    The buckets are this process's (desktop) or the database's (team mode, shared by the
+    replicas); the 429 and its ``Retry-After`` are the same either way.
+    """
+
+    def __init__(self, per_minute: int, buckets: TokenBuckets) -> None:
         self.capacity = float(per_minute)
         self.refill_per_second = per_minute / 60.0
-        self._clock = clock
-        self._buckets: dict[str, tuple[float, float]] = {}
+        self._buckets = buckets
 
-    def check(self, user_id: str) -> None:
-        now = self._clock()
-        tokens, last = self._buckets.get(user_id, (self.capacity, now))
-        tokens = min(self.capacity, tokens + (now - last) * self.refill_per_second)
-        if tokens < 1:
-            wait = math.ceil((1 - tokens) / self.refill_per_second)
-            raise ApiError(
-                429,
-                "rate_limited",
-                f"Too many requests; try again in {wait} s "
-                "(the limit is CHATKIT_DESK_RATE_LIMIT_PER_MINUTE).",
-                headers={"Retry-After": str(wait)},
-            )
-        self._buckets[user_id] = (tokens - 1, now)
+    async def check(self, user_id: str) -> None:
+        tokens = await self._buckets.take(user_id, self.capacity, self.refill_per_second)
+        if tokens is None:
+            return
+        wait = math.ceil((1 - tokens) / self.refill_per_second)
+        raise ApiError(
+            429,
+            "rate_limited",
+            f"Too many requests; try again in {wait} s "
+            "(the limit is CHATKIT_DESK_RATE_LIMIT_PER_MINUTE).",
+            headers={"Retry-After": str(wait)},
+        )
 
 
 class StreamSlots:

@@ -45,7 +45,7 @@ async def login(request: Request, token: str = "") -> Response:
         grant = desk.tokens.verify_login(token)
     except TokenRejected:
         return sign_in_page("This sign-in link is not valid (it may have expired).")
-    if not desk.used_logins.claim(grant.token_id, grant.expires_at):
+    if not await desk.used_logins.claim(grant.token_id, grant.expires_at):
         return sign_in_page("This sign-in link was already used.")
     session = desk.tokens.issue(grant.subject, SESSION_TTL_SECONDS, purpose=SESSION)
     response = RedirectResponse("/", status_code=303, headers=NO_STORE)

@@ -10,8 +10,8 @@ from backend.attachments.service import DeskAttachments
 from backend.chat.providers import ProviderRegistry
 from backend.chat.server import DeskChatKitServer
 from backend.settings import Settings
-from backend.store import SQLiteStore
-from backend.store.login_tokens import UsedLoginTokens
+from backend.store.base import DeskStore
+from backend.store.login_tokens import LoginClaims
 from backend.tokens import TokenAuthority
 from backend.tools.hub import ToolHub
 from backend.web import guards
@@ -22,9 +22,9 @@ from backend.web.metrics import Metrics
 
 @dataclass
 class Services:
-    store: SQLiteStore
+    store: DeskStore
     attachments: DeskAttachments
-    used_logins: UsedLoginTokens
+    used_logins: LoginClaims
     providers: ProviderRegistry
     chatkit: DeskChatKitServer
     tools: ToolHub

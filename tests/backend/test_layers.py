@@ -65,12 +65,13 @@ from backend.chat.providers import ProviderRegistry
 from backend.secrets import KeyCache
 from backend.settings import LiveSettings
 from backend.store.database import open_database
+from backend.store.storage import SQLiteStorage
 from backend.tokens import TokenAuthority
 from backend.web.app import create_app
 live = LiveSettings(sys.argv[1])
 keys = KeyCache(Path(sys.argv[1]))
-create_app(live, TokenAuthority("s" * 64), keys, ProviderRegistry(keys), open_database(
-    Path(sys.argv[1]) / "db.sqlite3"))
+storage = SQLiteStorage(open_database(Path(sys.argv[1]) / "db.sqlite3"))
+create_app(live, TokenAuthority("s" * 64), keys, ProviderRegistry(keys), storage)
 print(json.dumps({
     "qt_or_tray": sorted(m for m in sys.modules if m.split(".")[0] in (
         "PySide6", "shiboken6", "desktop", "chatkit_desk")),

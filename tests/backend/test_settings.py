@@ -124,3 +124,23 @@ def test_save_merges_validates_and_never_takes_secrets(tmp_path: Path) -> None:
     with pytest.raises(SettingsError, match="not a setting that can be saved: jwt_secret"):
         save_settings_file(tmp_path, {"jwt_secret": "x" * 40})
     assert json.loads((tmp_path / "settings.json").read_text())["gemini_model"] == "g-2"
+
+
+def test_team_mode_takes_a_postgres_url_and_needs_a_signing_secret(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CHATKIT_DESK_DATABASE_URL", "mysql://desk@db/desk")
+    with pytest.raises(SettingsError, match=r"CHATKIT_DESK_DATABASE_URL.*postgresql://"):
+        load_settings(tmp_path)
+
+    monkeypatch.setenv("CHATKIT_DESK_DATABASE_URL", "postgresql://desk:secret@db/desk")
+    settings = load_settings(tmp_path)
+    assert "secret" not in repr(settings)
+    with pytest.raises(SettingsError, match="needs CHATKIT_DESK_JWT_SECRET"):
+        settings.check_team_mode()
+
+    monkeypatch.setenv("CHATKIT_DESK_JWT_SECRET", "s" * 40)
+    load_settings(tmp_path).check_team_mode()
+    monkeypatch.delenv("CHATKIT_DESK_DATABASE_URL")
+    monkeypatch.delenv("CHATKIT_DESK_JWT_SECRET")
+    load_settings(tmp_path).check_team_mode()  # the desktop app makes its own secret

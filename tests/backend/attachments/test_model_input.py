@@ -85,6 +85,6 @@ async def test_a_pdf_is_a_file_for_openai_and_a_data_url_image_part_for_gemini(
         "type": "input_text",
         "text": "[Earlier attachment: m1_0.pdf (a PDF); not sent again.]",
     }
-    store.discard_bytes(["m1_0"])
+    await store.discard_bytes(["m1_0"])
     gone = await AttachmentInput(store, "openai", {"m1_0"}).content(attachment)
     assert gone["text"] == "[Attachment m1_0.pdf (a PDF) is no longer available.]"

@@ -42,12 +42,16 @@ from backend.secrets import KeyCache
 from backend.serve import load_chat_app
 from backend.settings import LiveSettings
 from backend.store.database import open_database
+from backend.store.storage import SQLiteStorage
 from backend.tokens import TokenAuthority
 
 live_settings, tokens = LiveSettings(sys.argv[1]), TokenAuthority("s" * 64)
 settings = live_settings.current()
 app = load_chat_app(  # builds, warms up and tunes, as serve does
-    live_settings, tokens, KeyCache(settings.data_dir), open_database(settings.database_file)
+    live_settings,
+    tokens,
+    KeyCache(settings.data_dir),
+    SQLiteStorage(open_database(settings.database_file)),
 )
 models, modules = built_models(), set(sys.modules)
 

@@ -107,7 +107,7 @@ async def test_an_older_database_is_upgraded_in_place_with_its_data(
     await store.mark_incomplete("thr_old", "msg_old", ALICE)  # raised on such a database before
     incomplete = db.execute("SELECT incomplete FROM items WHERE id = 'msg_old'").fetchone()[0]
     assert incomplete == 1
-    assert UsedLoginTokens(db).claim("link-1", expires_at=4_000_000_000)
+    assert await UsedLoginTokens(db).claim("link-1", expires_at=4_000_000_000)
     db.close()
 
 

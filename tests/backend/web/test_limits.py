@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from backend.store.rate_buckets import MemoryTokenBuckets
 from backend.web.errors import ApiError
 from backend.web.limits import RateLimiter, StreamSlots
 
@@ -24,26 +25,26 @@ def clock() -> Clock:
     return Clock()
 
 
-def refusal(limiter: RateLimiter, user: str) -> ApiError:
+async def refusal(limiter: RateLimiter, user: str) -> ApiError:
     with pytest.raises(ApiError) as refused:
-        limiter.check(user)
+        await limiter.check(user)
     return refused.value
 
 
 # RateLimiter
 
 
-def test_a_burst_up_to_the_limit_passes(clock: Clock) -> None:
-    limiter = RateLimiter(per_minute=5, clock=clock)
+async def test_a_burst_up_to_the_limit_passes(clock: Clock) -> None:
+    limiter = RateLimiter(per_minute=5, buckets=MemoryTokenBuckets(clock))
     for _ in range(5):
-        limiter.check("alice")
+        await limiter.check("alice")
 
 
-def test_the_request_past_the_limit_gets_429_with_retry_after(clock: Clock) -> None:
-    limiter = RateLimiter(per_minute=6, clock=clock)  # one every 10 s
+async def test_the_request_past_the_limit_gets_429_with_retry_after(clock: Clock) -> None:
+    limiter = RateLimiter(per_minute=6, buckets=MemoryTokenBuckets(clock))  # one every 10 s
     for _ in range(6):
-        limiter.check("alice")
-    error = refusal(limiter, "alice")
+        await limiter.check("alice")
+    error = await refusal(limiter, "alice")
     assert (error.status, error.code) == (429, "rate_limited")
     assert error.headers == {"Retry-After": "10"}
     assert error.message == (
@@ -51,64 +52,64 @@ def test_the_request_past_the_limit_gets_429_with_retry_after(clock: Clock) -> N
     )
 
 
-def test_retry_after_counts_what_has_refilled_already(clock: Clock) -> None:
-    limiter = RateLimiter(per_minute=6, clock=clock)
+async def test_retry_after_counts_what_has_refilled_already(clock: Clock) -> None:
+    limiter = RateLimiter(per_minute=6, buckets=MemoryTokenBuckets(clock))
     for _ in range(6):
-        limiter.check("alice")
+        await limiter.check("alice")
     clock.advance(4)
-    assert refusal(limiter, "alice").headers == {"Retry-After": "6"}
+    assert (await refusal(limiter, "alice")).headers == {"Retry-After": "6"}
     clock.advance(5.5)
-    assert refusal(limiter, "alice").headers == {"Retry-After": "1"}  # 0.5 s, rounded up
+    assert (await refusal(limiter, "alice")).headers == {"Retry-After": "1"}  # 0.5 s, rounded up
 
 
-def test_a_client_that_waits_retry_after_gets_in(clock: Clock) -> None:
+async def test_a_client_that_waits_retry_after_gets_in(clock: Clock) -> None:
     for per_minute in (1, 7, 60, 600, 601):
-        limiter = RateLimiter(per_minute=per_minute, clock=clock)
+        limiter = RateLimiter(per_minute=per_minute, buckets=MemoryTokenBuckets(clock))
         for _ in range(per_minute):
-            limiter.check("alice")
-        wait = int(refusal(limiter, "alice").headers["Retry-After"])
+            await limiter.check("alice")
+        wait = int((await refusal(limiter, "alice")).headers["Retry-After"])
         clock.advance(wait)
-        limiter.check("alice")
+        await limiter.check("alice")
 
 
-def test_refused_requests_do_not_use_up_the_refill(clock: Clock) -> None:
-    limiter = RateLimiter(per_minute=6, clock=clock)
+async def test_refused_requests_do_not_use_up_the_refill(clock: Clock) -> None:
+    limiter = RateLimiter(per_minute=6, buckets=MemoryTokenBuckets(clock))
     for _ in range(6):
-        limiter.check("alice")
+        await limiter.check("alice")
     for _ in range(5):
-        refusal(limiter, "alice")
+        await refusal(limiter, "alice")
     clock.advance(10)
-    limiter.check("alice")
+    await limiter.check("alice")
 
 
-def test_the_bucket_refills_over_time(clock: Clock) -> None:
-    limiter = RateLimiter(per_minute=60, clock=clock)  # one a second
+async def test_the_bucket_refills_over_time(clock: Clock) -> None:
+    limiter = RateLimiter(per_minute=60, buckets=MemoryTokenBuckets(clock))  # one a second
     for _ in range(60):
-        limiter.check("alice")
-    refusal(limiter, "alice")
+        await limiter.check("alice")
+    await refusal(limiter, "alice")
     clock.advance(3)
     for _ in range(3):
-        limiter.check("alice")
-    refusal(limiter, "alice")
+        await limiter.check("alice")
+    await refusal(limiter, "alice")
 
 
-def test_a_long_idle_refills_only_up_to_the_limit(clock: Clock) -> None:
-    limiter = RateLimiter(per_minute=3, clock=clock)
-    limiter.check("alice")
+async def test_a_long_idle_refills_only_up_to_the_limit(clock: Clock) -> None:
+    limiter = RateLimiter(per_minute=3, buckets=MemoryTokenBuckets(clock))
+    await limiter.check("alice")
     clock.advance(3600)
     for _ in range(3):
-        limiter.check("alice")
-    refusal(limiter, "alice")
+        await limiter.check("alice")
+    await refusal(limiter, "alice")
 
 
-def test_users_have_their_own_buckets(clock: Clock) -> None:
-    limiter = RateLimiter(per_minute=2, clock=clock)
+async def test_users_have_their_own_buckets(clock: Clock) -> None:
+    limiter = RateLimiter(per_minute=2, buckets=MemoryTokenBuckets(clock))
     for _ in range(2):
-        limiter.check("alice")
-    refusal(limiter, "alice")
+        await limiter.check("alice")
+    await refusal(limiter, "alice")
     for _ in range(2):
-        limiter.check("bob")
-    refusal(limiter, "bob")
+        await limiter.check("bob")
+    await refusal(limiter, "bob")
 
 
 # StreamSlots
