@@ -186,12 +186,10 @@ def test_unknown_cursor(alice: DeskClient) -> None:
 
 @pytest.mark.parametrize(
     "request_type",
-    ["attachments.create", "attachments.delete", "input.transcribe", "threads.sync_custom_action"],
+    ["input.transcribe", "threads.sync_custom_action"],
 )
 def test_unsupported_features_say_so(alice: DeskClient, request_type: str) -> None:
     params = {
-        "attachments.create": {"name": "a.txt", "size": 1, "mime_type": "text/plain"},
-        "attachments.delete": {"attachment_id": "atc_1"},
         "input.transcribe": {"audio_base64": "", "mime_type": "audio/webm"},
         "threads.sync_custom_action": {"thread_id": "thr_x", "action": {"type": "x"}},
     }[request_type]
