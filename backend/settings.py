@@ -80,6 +80,8 @@ class Settings(BaseSettings):
     max_attachment_bytes: int = Field(20 * 1024 * 1024, ge=1)
     """The largest file a user may attach (declared and actual size)."""
     max_attachments_per_message: int = Field(10, ge=1, le=100)
+    max_message_attachment_bytes: int = Field(50 * 1024 * 1024, ge=1)
+    """All of one message's files together (OpenAI takes at most 50 MB of files a request)."""
     attachment_types: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: list(ACCEPTED_TYPES)
     )

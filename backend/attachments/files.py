@@ -77,10 +77,14 @@ class FileUpload:
         await asyncio.to_thread(self._flush_and_publish)
 
     def _flush_and_publish(self) -> None:
-        self._file.flush()
-        os.fsync(self._file.fileno())
-        self._file.close()
-        os.replace(self._part, self._final)
+        try:
+            self._file.flush()
+            os.fsync(self._file.fileno())
+            self._file.close()
+            os.replace(self._part, self._final)
+        except OSError:
+            self.abort()  # a full disk: no half file left behind
+            raise
 
     def abort(self) -> None:
         self._file.close()

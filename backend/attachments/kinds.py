@@ -91,6 +91,15 @@ def describe(mime_type: str) -> str:
     return names.get(mime_type, mime_type or "an unnamed type")
 
 
+def decode_text(data: bytes) -> str:
+    """A text file's characters: UTF-8, else Windows-1252 (what Excel's "CSV" and Notepad on
+    older Windows write)."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("cp1252", errors="replace")
+
+
 class ContentMismatch(Exception):
     """The bytes are not what the declared type says; the message says what they are."""
 
@@ -98,36 +107,39 @@ class ContentMismatch(Exception):
 class ContentCheck:
     """Checks an upload's bytes against its declared type as they stream in.
 
-    Images and PDFs are told by their first bytes; text must be UTF-8 without NUL bytes, checked
-    incrementally so a multi-byte character split between two chunks is fine.
+    Images and PDFs are told by their first bytes; text must be free of NUL bytes (binary data,
+    or UTF-16, which is refused) and is read as UTF-8, checked incrementally so a multi-byte
+    character split between two chunks is fine; text that is not UTF-8 is taken as
+    Windows-1252 (``decode_text``).
     """
 
     def __init__(self, declared: str) -> None:
         self.declared = declared
         self.actual = declared
         self._head = b""
-        self._decoder = codecs.getincrementaldecoder("utf-8")() if is_text(declared) else None
+        self._text = is_text(declared)
+        self._decoder = codecs.getincrementaldecoder("utf-8")() if self._text else None
 
     def feed(self, chunk: bytes) -> None:
         if len(self._head) < SNIFF_BYTES:
             self._head += chunk[: SNIFF_BYTES - len(self._head)]
             if len(self._head) >= SNIFF_BYTES:
                 self._check_head()
-        if self._decoder is not None:
+        if self._text:
             self._check_text(chunk, final=False)
 
     def finish(self) -> str:
         """The type the bytes really are (an image may be another image type than declared)."""
         if len(self._head) < SNIFF_BYTES:
             self._check_head()
-        if self._decoder is not None:
+        if self._text:
             self._check_text(b"", final=True)
         return self.actual
 
     def _check_head(self) -> None:
-        if self._decoder is not None:
-            return
         found = sniff_image_or_pdf(self._head)
+        if self._text and found is None:
+            return
         if is_image(self.declared) and found is not None and is_image(found):
             self.actual = found
             return
@@ -138,14 +150,14 @@ class ContentCheck:
             )
 
     def _check_text(self, chunk: bytes, *, final: bool) -> None:
-        assert self._decoder is not None
-        try:
-            text = self._decoder.decode(chunk, final)
-        except UnicodeDecodeError:
+        if b"\x00" in chunk:
             raise ContentMismatch(
-                f"The file was declared as {describe(self.declared)}, but it is not UTF-8 text."
-            ) from None
-        if "\x00" in text:
-            raise ContentMismatch(
-                f"The file was declared as {describe(self.declared)}, but it holds binary data."
+                f"The file was declared as {describe(self.declared)}, but it holds binary data "
+                "(or UTF-16 text: save it as UTF-8)."
             )
+        if self._decoder is None:
+            return  # not UTF-8: Windows-1252, which any byte but NUL is
+        try:
+            self._decoder.decode(chunk, final)
+        except UnicodeDecodeError:
+            self._decoder = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import PurePath
 
 from backend.attachments import kinds
@@ -10,6 +11,10 @@ from backend.settings import Settings
 MAX_NAME_CHARS = 255
 DECLARED_SIZE = "declared_size"
 """Attachment metadata (never sent to clients): the size ``attachments.create`` announced."""
+SENT_SIZE = "sent_size"
+"""Attachment metadata: the bytes the model is sent of it (an image's downscaled copy)."""
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
+"""Control characters and bidi overrides: a name must read as what it is."""
 
 
 class AttachmentRefused(Exception):
@@ -45,9 +50,11 @@ def too_large(size: int | None, settings: Settings) -> AttachmentRefused:
 def check_declared(name: str, size: int, mime_type: str, settings: Settings) -> tuple[str, str]:
     """The file's name (without any folder) and type, normalised; else ``AttachmentRefused``."""
     base_name = PurePath(name.replace("\\", "/")).name.strip()
-    if not base_name or len(base_name) > MAX_NAME_CHARS:
+    if not base_name or len(base_name) > MAX_NAME_CHARS or _UNPRINTABLE.search(base_name):
         raise AttachmentRefused(
-            400, "invalid_file_name", f"A file name must be 1 to {MAX_NAME_CHARS} characters."
+            400,
+            "invalid_file_name",
+            f"A file name must be 1 to {MAX_NAME_CHARS} printable characters.",
         )
     mime = kinds.normalise(mime_type, base_name)
     if mime not in settings.attachment_types:

@@ -4,11 +4,12 @@ ChatKit.js shows ``preview_url`` as an image, so no ``Authorization`` header goe
 link carries a capability instead (``TokenAuthority.issue_capability``) that expires after
 ``PREVIEW_TTL_SECONDS``. The link stored with a message goes stale, so every answer that carries
 attachments — a thread loaded again, a page of items, the message just sent — gets fresh ones on
-its way out (``refresh``).
+its way out (``refresh``), pointing at the address this request came to.
 """
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from urllib.parse import urlsplit, urlunsplit
 
 from chatkit.types import (
@@ -24,7 +25,12 @@ from pydantic import AnyUrl, BaseModel
 
 from backend.tokens import PREVIEW, TokenAuthority
 
-PREVIEW_TTL_SECONDS = 3600
+PREVIEW_TTL_SECONDS = 24 * 3600
+"""A day: ChatKit.js does not reload a thread it shows, so its images must outlive a working
+session; each link opens one image of its owner's, and only they are given it."""
+current_base_url: ContextVar[str | None] = ContextVar("current_base_url", default=None)
+"""This request's ``RequestContext.base_url``: links go out pointing where the client reached
+the server now (a port changed since, a public URL), not where it was when they were made."""
 
 
 def content_path(attachment_id: str) -> str:
@@ -67,5 +73,5 @@ class PreviewLinks:
         parts = urlsplit(str(attachment.preview_url))
         if parts.path != content_path(attachment.id):
             return  # not one of ours (an item written by another server)
-        base = urlunsplit((parts.scheme, parts.netloc, "", "", ""))
+        base = current_base_url.get() or urlunsplit((parts.scheme, parts.netloc, "", "", ""))
         attachment.preview_url = AnyUrl(self.url(base, attachment.id))

@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import structlog
-from chatkit.store import AttachmentStore
+from chatkit.store import AttachmentStore, NotFoundError
 from chatkit.types import (
     Attachment,
     AttachmentCreateParams,
@@ -30,7 +30,7 @@ from backend.attachments import kinds, policy
 from backend.attachments.images import NotAnImage, model_copy
 from backend.attachments.kinds import ContentCheck, ContentMismatch
 from backend.attachments.multipart import FilePart, MultipartRefused, read_file_part
-from backend.attachments.policy import DECLARED_SIZE, AttachmentRefused
+from backend.attachments.policy import DECLARED_SIZE, SENT_SIZE, AttachmentRefused
 from backend.attachments.previews import PreviewLinks, upload_path
 from backend.context import RequestContext
 from backend.settings import Settings
@@ -49,6 +49,7 @@ class DeskAttachments(AttachmentStore[RequestContext]):
         self._tokens = tokens
         self._previews = previews
         self._receiving: set[str] = set()
+        self._decoding = asyncio.Semaphore(1)
 
     # The SDK's side: attachments.create and attachments.delete
 
@@ -141,15 +142,26 @@ class DeskAttachments(AttachmentStore[RequestContext]):
         except BaseException:
             upload.abort()
             raise
-        await upload.commit()
-        if kinds.is_image(mime):
-            try:
-                await self._write_model_copy(attachment.id, mime)
-            except BaseException:
-                await self._store.discard_bytes(attachment_keys(attachment.id))
-                raise
-        finished = _finished(attachment, mime, self._previews, context)
-        await self._store.record_upload(finished, upload.size, context)
+        try:
+            await upload.commit()
+            finished = _finished(attachment, mime, self._previews, context)
+            if kinds.is_image(mime):
+                sent_bytes = await self._write_model_copy(attachment.id, mime)
+            else:
+                sent_bytes = upload.size
+            finished.metadata = {**(finished.metadata or {}), SENT_SIZE: sent_bytes}
+            await self._store.record_upload(finished, upload.size, context)
+        except BaseException as exc:
+            # Refused, failed, or deleted meanwhile (attachments.delete while it streamed in):
+            # nothing of it stays.
+            await self._store.discard_bytes(attachment_keys(attachment.id))
+            if isinstance(exc, NotFoundError):
+                raise AttachmentRefused(
+                    404,
+                    "attachment_not_found",
+                    f"{attachment.name} was deleted while it was uploading.",
+                ) from None
+            raise
         logger.info(
             "attachment_uploaded",
             attachment_id=attachment.id,
@@ -159,17 +171,25 @@ class DeskAttachments(AttachmentStore[RequestContext]):
         )
         return finished
 
-    async def _write_model_copy(self, attachment_id: str, mime: str) -> None:
-        """The downscaled copy the model gets; an image that cannot be decoded is refused."""
+    async def _write_model_copy(self, attachment_id: str, mime: str) -> int:
+        """The downscaled copy the model gets, and its size; an image that cannot be decoded is
+        refused. One image at a time: decoding a large one takes hundreds of MB."""
         original = await self._store.read_attachment_bytes(attachment_id)
-        assert original is not None, "written just before"
+        if original is None:
+            raise NotFoundError(f"Attachment {attachment_id} not found")
         try:
-            image = await asyncio.to_thread(model_copy, original, mime)
+            async with self._decoding:
+                image = await asyncio.to_thread(model_copy, original, mime)
         except NotAnImage as exc:
             raise AttachmentRefused(415, "file_content_mismatch", str(exc)) from None
         copy = self._store.begin_upload(attachment_id + MODEL_COPY)
-        copy.write(image.data)
-        await copy.commit()
+        try:
+            copy.write(image.data)
+            await copy.commit()
+        except BaseException:
+            copy.abort()
+            raise
+        return len(image.data)
 
     # Housekeeping
 

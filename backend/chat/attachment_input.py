@@ -7,7 +7,8 @@
   ``file`` part; what it does read is a base64 ``data:application/pdf`` URL in ``image_url``
   (Gemini takes PDFs natively as inline data; the compatible endpoint maps ``image_url`` data
   URLs onto that by their MIME type), so Gemini gets the PDF that way.
-- Text files: as text, with their name, so the model can quote and cite them.
+- Text files: as text, with their name, so the model can quote and cite them (at most
+  ``MAX_TEXT_CHARS``; UTF-8, or Windows-1252 as Excel writes CSV files).
 
 Only the newest messages carry bytes: the latest message with attachments always does, earlier
 ones while the running total stays within ``Settings.attachment_history_bytes``; older
@@ -17,23 +18,29 @@ attachments are named, so the model knows they were there without paying for the
 from __future__ import annotations
 
 import base64
+import html
 from collections.abc import Sequence
 from typing import Any
 
 from chatkit.types import Attachment, ThreadItem, UserMessageItem
 
 from backend.attachments import kinds
-from backend.attachments.policy import DECLARED_SIZE
+from backend.attachments.policy import DECLARED_SIZE, SENT_SIZE
 from backend.store.base import MODEL_COPY, DeskStore
+
+MAX_TEXT_CHARS = 400_000
+"""A text file's characters the model is sent (about 100k tokens); the rest is cut with a note,
+as no model's context would hold a 20 MB text file."""
 
 
 def carried(items: Sequence[ThreadItem], budget: int) -> set[str]:
-    """Ids of the attachments whose bytes go to the model this turn (``items`` oldest first)."""
+    """Ids of the attachments whose bytes go to the model this turn (``items`` oldest first):
+    all of the newest user message's, then earlier messages' while they fit ``budget``."""
     chosen: set[str] = set()
     spent = 0
     newest = True
     for item in reversed(items):
-        if not isinstance(item, UserMessageItem) or not item.attachments:
+        if not isinstance(item, UserMessageItem):
             continue
         size = sum(_size(attachment) for attachment in item.attachments)
         if not newest and spent + size > budget:
@@ -45,7 +52,9 @@ def carried(items: Sequence[ThreadItem], budget: int) -> set[str]:
 
 
 def _size(attachment: Attachment) -> int:
-    return int((attachment.metadata or {}).get(DECLARED_SIZE, 0))
+    """What sending it costs: the bytes sent (an image's copy), else the size declared."""
+    metadata = attachment.metadata or {}
+    return int(metadata.get(SENT_SIZE, metadata.get(DECLARED_SIZE, 0)))
 
 
 class AttachmentInput:
@@ -71,12 +80,22 @@ class AttachmentInput:
         if data is None:
             return _text(f"[Attachment {what} is no longer available.]")
         if kinds.is_text(mime):
-            text = data.decode("utf-8", errors="replace")
-            return _text(f'<file name="{attachment.name}" type="{mime}">\n{text}\n</file>')
+            return _text(_text_file(attachment.name, mime, data))
         url = f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
         if kinds.is_image(mime) or self._provider == "gemini":
             return {"type": "input_image", "image_url": url, "detail": "auto"}
         return {"type": "input_file", "file_data": url, "filename": attachment.name}
+
+
+def _text_file(name: str, mime: str, data: bytes) -> str:
+    """A text file for the model: named, cut at ``MAX_TEXT_CHARS``, its wrapper unbreakable
+    from inside (a ``</file>`` in the file is escaped)."""
+    text = kinds.decode_text(data)
+    if len(text) > MAX_TEXT_CHARS:
+        more = len(text) - MAX_TEXT_CHARS
+        text = f"{text[:MAX_TEXT_CHARS]}\n[… {more:,} more characters not sent]"
+    text = text.replace("</file>", "<\\/file>")
+    return f'<file name="{html.escape(name)}" type="{mime}">\n{text}\n</file>'
 
 
 def _text(text: str) -> dict[str, Any]:

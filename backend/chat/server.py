@@ -39,7 +39,7 @@ from chatkit.types import (
 )
 from pydantic import BaseModel
 
-from backend.attachments.previews import PreviewLinks
+from backend.attachments.previews import PreviewLinks, current_base_url
 from backend.attachments.service import DeskAttachments
 from backend.chat import provider_errors
 from backend.chat.approvals import APPROVAL_ACTION, REFUSED, approval_card, decided_card
@@ -106,6 +106,8 @@ class DeskChatKitServer(ChatKitServer[RequestContext]):
         call — about 10 ms of schema generation per request, most of the SDK's time to the first
         token. The request was parsed once already (``backend.web.chatkit_requests``).
         """
+        # Set in the request's task, where the stream is serialized too (see _serialize).
+        current_base_url.set(context.base_url or None)
         if is_streaming_req(request):
             return StreamingResult(self._process_streaming(request, context))
         return NonStreamingResult(await self._process_non_streaming(request, context))

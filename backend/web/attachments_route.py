@@ -18,9 +18,10 @@ from starlette.requests import ClientDisconnect
 from backend.attachments import kinds
 from backend.attachments.policy import AttachmentRefused
 from backend.context import RequestContext
+from backend.settings import Settings
 from backend.store.base import AttachmentRecord
 from backend.tokens import PREVIEW
-from backend.web.auth import base_url_of, current_user
+from backend.web.auth import base_url_of, current_user, session_cookie
 from backend.web.errors import ApiError
 from backend.web.services import services, settings_of
 
@@ -28,7 +29,7 @@ router = APIRouter()
 logger = structlog.get_logger("chatkit_desk.attachments")
 
 
-@router.api_route("/chatkit/attachments/{attachment_id}/upload", methods=["POST", "PUT"])
+@router.post("/chatkit/attachments/{attachment_id}/upload")
 async def upload(attachment_id: str, request: Request) -> Response:
     desk = services(request)
     record = await desk.store.attachment_record(attachment_id)
@@ -58,7 +59,7 @@ async def content(attachment_id: str, request: Request, token: str | None = None
     desk = services(request)
     record = await desk.store.attachment_record(attachment_id)
     if token is None or not desk.tokens.allows(token, PREVIEW, attachment_id):
-        if token is not None and not _has_credentials(request):
+        if token is not None and not _has_credentials(request, settings_of(request)):
             raise ApiError(
                 403,
                 "link_expired",
@@ -99,8 +100,9 @@ def _bearer(request: Request) -> str | None:
     return token.strip() if scheme.lower() == "bearer" else None
 
 
-def _has_credentials(request: Request) -> bool:
-    return "authorization" in request.headers or bool(request.cookies)
+def _has_credentials(request: Request, settings: Settings) -> bool:
+    """A token, or this server's session cookie (other localhost servers' cookies come too)."""
+    return "authorization" in request.headers or session_cookie(settings) in request.cookies
 
 
 def _json(attachment: Attachment) -> bytes:

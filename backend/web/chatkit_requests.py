@@ -33,7 +33,7 @@ from chatkit.types import (
 from pydantic import TypeAdapter, ValidationError
 
 from backend.attachments import policy
-from backend.attachments.policy import AttachmentRefused
+from backend.attachments.policy import AttachmentRefused, size_text
 from backend.chat.approvals import APPROVAL_ACTION
 from backend.context import RequestContext
 from backend.store.base import AttachmentRecord, DeskStore
@@ -115,7 +115,14 @@ async def check(
         except AttachmentRefused as exc:
             raise ApiError(exc.status, exc.code, exc.message) from None
     if isinstance(request, AttachmentsDeleteReq):
-        await _require_attachment(store, request.params.attachment_id, context)
+        record = await _require_attachment(store, request.params.attachment_id, context)
+        if record.thread_id is not None:
+            raise ApiError(
+                409,
+                "attachment_in_use",
+                f"{record.attachment.name} is part of a message; delete the conversation to "
+                "delete it.",
+            )
     if isinstance(request, ThreadsListReq | ItemsListReq):
         limit = request.params.limit
         if limit is not None and not 1 <= limit <= MAX_PAGE_SIZE:
@@ -176,6 +183,7 @@ async def check_attachments(
         )
     if len(set(attachment_ids)) != len(attachment_ids):
         raise ApiError(400, "invalid_request", "The same attachment is listed twice.")
+    total = 0
     for attachment_id in attachment_ids:
         record = await _require_attachment(store, attachment_id, context)
         name = record.attachment.name
@@ -191,6 +199,16 @@ async def check_attachments(
                 "attachment_already_sent",
                 f"{name} was sent in another conversation; attach the file again.",
             )
+        total += record.size
+    most = context.settings.max_message_attachment_bytes
+    if total > most:
+        raise ApiError(
+            413,
+            "attachments_too_large",
+            f"The files of this message are {size_text(total)} together; the limit is "
+            f"{size_text(most)} (CHATKIT_DESK_MAX_MESSAGE_ATTACHMENT_BYTES). Send some of them "
+            "in another message.",
+        )
 
 
 async def _require_attachment(

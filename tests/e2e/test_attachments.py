@@ -7,6 +7,7 @@ descriptor's URL with only the descriptor's headers, then a message naming the i
 
 from __future__ import annotations
 
+import json
 import socket
 import sqlite3
 import time
@@ -28,6 +29,7 @@ HISTORY_BUDGET = 10_000
 """Bytes earlier messages may resend: one ~6 KB image fits, two do not."""
 MAX_BYTES = 4_000_000
 MAX_FILES = 3
+MESSAGE_TOTAL = 5_000_000
 
 
 def start_desk(folder: Path, upstream: FakeUpstream, provider: str, **env: str) -> DeskProcess:
@@ -38,6 +40,7 @@ def start_desk(folder: Path, upstream: FakeUpstream, provider: str, **env: str) 
         CHATKIT_DESK_ATTACHMENT_HISTORY_BYTES=str(HISTORY_BUDGET),
         CHATKIT_DESK_MAX_ATTACHMENT_BYTES=str(MAX_BYTES),
         CHATKIT_DESK_MAX_ATTACHMENTS_PER_MESSAGE=str(MAX_FILES),
+        CHATKIT_DESK_MAX_MESSAGE_ATTACHMENT_BYTES=str(MESSAGE_TOTAL),
         **env,
     )
     return DeskProcess(environment, folder / f"{provider}.log").start()
@@ -380,6 +383,39 @@ def test_an_upload_the_user_abandons_leaves_nothing(desk: DeskProcess, alice: De
     assert error_of(send(alice, "hi", created["id"])) == (409, "attachment_not_uploaded")
 
 
+def test_the_files_of_one_message_together_have_a_limit(alice: DeskClient) -> None:
+    big = files.pdf(MESSAGE_TOTAL // 2 + 1)
+    first = attach(alice, "a.pdf", "application/pdf", big)
+    second = attach(alice, "b.pdf", "application/pdf", big)
+    refused = send(alice, "both", first["id"], second["id"])
+    assert error_of(refused) == (413, "attachments_too_large")
+    assert "another message" in refused.body["error"]["message"]
+    assert send(alice, "one [received]", first["id"]).status == 200
+
+
+def test_a_file_deleted_while_it_uploads_leaves_nothing(
+    desk: DeskProcess, alice: DeskClient
+) -> None:
+    _, created = create(alice, "slow.txt", "text/plain", 1_000_000)
+    with _half_upload(created["upload_descriptor"]) as upload:
+        wait_until(
+            lambda: (attachments_dir(desk) / f"{created['id']}.part").exists(),
+            "the upload began writing",
+        )
+        delete = {"type": "attachments.delete", "params": {"attachment_id": created["id"]}}
+        assert alice.chatkit(delete).status == 200
+        status, body = upload.finish()
+    assert (status, body["error"]["code"]) == (404, "attachment_not_found")
+    assert stored_files(desk, created["id"]) == []
+
+
+def test_a_sent_file_is_deleted_with_its_conversation_not_alone(alice: DeskClient) -> None:
+    sent = attach(alice, "kept.txt", "text/plain", b"abc")
+    send(alice, "here", sent["id"])
+    delete = {"type": "attachments.delete", "params": {"attachment_id": sent["id"]}}
+    assert error_of(alice.chatkit(delete)) == (409, "attachment_in_use")
+
+
 # Bytes on disk: deleted with their thread or attachment, collected when never sent
 
 
@@ -439,22 +475,34 @@ def test_uploads_never_sent_are_collected_and_half_uploads_cleaned_at_start(
 
 
 class _half_upload:  # a context manager, like open()
-    """An upload that sends its headers and part of its body, then waits (a slow network)."""
+    """An upload that sends its headers and part of its body, then waits (a slow network);
+    ``finish`` sends the rest and reads the answer."""
+
+    SIZE = 1_000_000
 
     def __init__(self, descriptor: dict[str, Any]) -> None:
         url = httpx.URL(descriptor["url"])
-        self._sock = socket.create_connection((url.host, url.port), timeout=30)
+        self._sock = socket.create_connection((url.host, url.port), timeout=60)
         head = b'--b\r\nContent-Disposition: form-data; name="file"; filename="half.txt"\r\n\r\n'
+        self._tail = b"\r\n--b--\r\n"
         request = (
             f"POST {url.raw_path.decode()} HTTP/1.1\r\nHost: {url.host}:{url.port}\r\n"
             f"Authorization: {descriptor['headers']['Authorization']}\r\n"
-            "Content-Type: multipart/form-data; boundary=b\r\n"
-            f"Content-Length: {len(head) + 1_000_000 + 8}\r\n\r\n"
+            "Content-Type: multipart/form-data; boundary=b\r\nConnection: close\r\n"
+            f"Content-Length: {len(head) + self.SIZE + len(self._tail)}\r\n\r\n"
         ).encode()
         self._sock.sendall(request + head + b"z" * 100_000)
 
-    def __enter__(self) -> None:
-        return None
+    def finish(self) -> tuple[int, dict[str, Any]]:
+        self._sock.sendall(b"z" * (self.SIZE - 100_000) + self._tail)
+        answer = b""
+        while chunk := self._sock.recv(65536):
+            answer += chunk
+        head, _, body = answer.partition(b"\r\n\r\n")
+        return int(head.split()[1]), json.loads(body)
+
+    def __enter__(self) -> _half_upload:
+        return self
 
     def __exit__(self, *_: object) -> None:
         self._sock.close()

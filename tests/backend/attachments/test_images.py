@@ -48,3 +48,12 @@ def test_the_photo_is_turned_upright_by_its_exif_orientation() -> None:
 def test_bytes_that_cannot_be_decoded_are_not_an_image(data: bytes) -> None:
     with pytest.raises(NotAnImage):
         model_copy(data, "image/png")
+
+
+def test_an_image_too_large_to_decode_safely_is_refused_before_decoding() -> None:
+    # 8000 × 7000 of one colour: a few KB of PNG, 224 MB once decoded.
+    out = io.BytesIO()
+    Image.new("RGBA", (8000, 7000), (1, 2, 3, 255)).save(out, "PNG")
+    assert len(out.getvalue()) < 1_000_000
+    with pytest.raises(NotAnImage, match="megapixels"):
+        model_copy(out.getvalue(), "image/png")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from backend.attachments.kinds import ContentCheck, ContentMismatch, normalise
+from backend.attachments.kinds import ContentCheck, ContentMismatch, decode_text, normalise
 from tests.support.attachments import pdf, png
 
 
@@ -44,11 +44,12 @@ def test_an_image_of_another_image_type_is_recorded_as_what_it_is() -> None:
 @pytest.mark.parametrize(
     ("declared", "data", "said"),
     [
-        ("text/plain", png(), "not UTF-8 text"),
+        ("text/plain", png(), "content is a PNG image"),
+        ("text/markdown", pdf(), "content is a PDF"),
         ("image/png", pdf(), "content is a PDF"),
         ("application/pdf", png(), "content is a PNG image"),
         ("image/webp", b"short", "content is not one"),
-        ("text/plain", b"caf\xe9", "not UTF-8 text"),
+        ("text/plain", b"\xff\xfeh\x00i\x00", "UTF-16 text"),
         ("text/csv", b"a,b\n\x00\x01", "binary data"),
     ],
 )
@@ -59,6 +60,15 @@ def test_bytes_that_are_not_what_was_declared_are_refused(
     with pytest.raises(ContentMismatch, match=said):
         check.feed(data)
         check.finish()
+
+
+def test_text_that_is_not_utf8_is_taken_as_windows_1252() -> None:
+    excel_csv = "name;price\nCafé;3,50 €\n".encode("cp1252")
+    check = ContentCheck("text/csv")
+    check.feed(excel_csv)
+    assert check.finish() == "text/csv"
+    assert decode_text(excel_csv) == "name;price\nCafé;3,50 €\n"
+    assert decode_text("naïve ✓".encode()) == "naïve ✓"
 
 
 def test_a_character_split_between_two_pieces_is_fine() -> None:

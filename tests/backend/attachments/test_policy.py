@@ -30,3 +30,21 @@ def test_a_small_limit_is_not_called_0_mb(tmp_path) -> None:
     assert refused.value.message == (
         "The file is 9.8 KB; the limit is 4 KB per file (CHATKIT_DESK_MAX_ATTACHMENT_BYTES)."
     )
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["a\x00.png", "report\r\nX-Injected: 1.pdf", "invoice\u202egnp.exe.png", "", "x" * 256],
+)
+def test_a_name_that_does_not_read_as_what_it_is_is_refused(tmp_path, name: str) -> None:
+    with pytest.raises(policy.AttachmentRefused) as refused:
+        policy.check_declared(name, 10, "image/png", Settings(data_dir=tmp_path))
+    assert (refused.value.status, refused.value.code) == (400, "invalid_file_name")
+
+
+def test_a_folder_in_the_name_is_dropped(tmp_path) -> None:
+    settings = Settings(data_dir=tmp_path)
+    assert policy.check_declared("C:\\Users\\me\\Résumé.pdf", 10, "application/pdf", settings) == (
+        "Résumé.pdf",
+        "application/pdf",
+    )

@@ -16,7 +16,7 @@ from chatkit.types import (
 )
 from pydantic import AnyUrl
 
-from backend.attachments.previews import PreviewLinks
+from backend.attachments.previews import PreviewLinks, current_base_url
 from backend.tokens import PREVIEW, TokenAuthority
 
 TOKENS = TokenAuthority("s" * 64)
@@ -85,3 +85,13 @@ def test_a_link_that_is_not_ours_is_left_alone() -> None:
     image = ImageAttachment(id="atc_1", name="a.png", mime_type="image/png", preview_url=url)
     PreviewLinks(TOKENS).refresh(image)
     assert image.preview_url == AnyUrl(url)
+
+
+def test_links_go_out_pointing_where_the_client_reaches_the_server_now() -> None:
+    image = stale_image("atc_1")  # made when the server was on 8765
+    token = current_base_url.set("http://localhost:9000")
+    try:
+        PreviewLinks(TOKENS).refresh(image)
+    finally:
+        current_base_url.reset(token)
+    assert str(image.preview_url).startswith("http://localhost:9000/chatkit/attachments/atc_1/")
