@@ -9,6 +9,7 @@ each image and PDF, the name of each text file), so the tests see the files reac
 from __future__ import annotations
 
 import base64
+import html
 import json
 import re
 import uuid
@@ -346,7 +347,11 @@ def test_a_file_name_with_html_is_shown_as_text(chat: Page) -> None:
     expect(chat.locator("#attachment-tray .attachment-chip.done")).to_have_count(2)
     expect(chat.locator("#attachment-tray .attachment-name")).to_have_text([image_name, text_name])
     send(chat, f"[received] names {tag()}")
-    expect(chat.locator(".message.assistant").last).to_contain_text(f"text {text_name}")
+    # The model is told the name escaped (it cannot close the file's wrapper); the page shows
+    # the fake's reply of it as text, not as markup.
+    expect(chat.locator(".message.assistant").last).to_contain_text(
+        f"text {html.escape(text_name)}"
+    )
     wait_idle(chat)
 
     def check(page: Page) -> None:
