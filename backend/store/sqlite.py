@@ -45,6 +45,8 @@ class SQLiteStore(DeskStore):
         self._db = db
         if files is None:
             database_file = db.execute("PRAGMA database_list").fetchone()[2]
+            if not database_file:
+                raise ValueError("an in-memory database has no folder: pass files=")
             files = AttachmentFiles(Path(database_file).parent / "attachments")
         self._files = files
 
