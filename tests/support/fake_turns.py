@@ -263,13 +263,15 @@ class Usage:
 
 
 def _json_size(value: Any) -> int:
-    """About ``len(json.dumps(value))`` (escapes aside), without copying every string: the Chat
-    Completions fake needs it before its first chunk, and serializing a 5 MB PDF's data URL took
-    ~30 ms, which the attachment bench would count as the server's."""
-    if isinstance(value, str):
+    """``len(json.dumps(value))``, without copying long strings: the Chat Completions fake needs
+    it before its first chunk, and serializing a 5 MB PDF's data URL took ~30 ms, which the
+    attachment bench would count as the server's. Exact for everything but those long strings
+    (data URLs: ASCII, nothing to escape)."""
+    if isinstance(value, str) and len(value) > 10_000:
         return len(value) + 2
     if isinstance(value, dict):
-        return 2 + sum(len(key) + 4 + _json_size(item) for key, item in value.items())
+        entries = sum(len(json.dumps(key)) + 2 + _json_size(item) for key, item in value.items())
+        return 2 + entries + 2 * max(len(value) - 1, 0)
     if isinstance(value, list):
-        return 2 + sum(_json_size(item) + 2 for item in value)
+        return 2 + sum(_json_size(item) for item in value) + 2 * max(len(value) - 1, 0)
     return len(json.dumps(value))
