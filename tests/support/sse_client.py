@@ -70,9 +70,12 @@ def parse_sse(raw: str) -> list[dict[str, Any]]:
 
 
 class DeskClient:
-    def __init__(self, base_url: str, token: str | None, timeout: float = 30) -> None:
+    def __init__(
+        self, base_url: str, token: str | None, timeout: float = 30, verify: bool = True
+    ) -> None:
+        """``verify=False`` for a server whose certificate is self-signed (the tests' HAProxy)."""
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        self.http = httpx.Client(base_url=base_url, headers=headers, timeout=timeout)
+        self.http = httpx.Client(base_url=base_url, headers=headers, timeout=timeout, verify=verify)
 
     def close(self) -> None:
         self.http.close()
