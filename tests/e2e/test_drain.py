@@ -39,7 +39,9 @@ def start_answer(desk: DeskProcess, hold: str) -> BackgroundStream:
 def test_a_running_answer_finishes_within_the_drain(
     desk_factory: Callable[..., DeskProcess], upstream: FakeUpstream
 ) -> None:
-    desk = desk_factory(CHATKIT_DESK_DRAIN_SECONDS="60")
+    # The held answer is silent while the test looks: more than the tests' usual 3 s upstream
+    # timeout on a busy machine.
+    desk = desk_factory(CHATKIT_DESK_DRAIN_SECONDS="60", CHATKIT_DESK_UPSTREAM_TIMEOUT="120")
     hold = f"drain-{uuid.uuid4().hex[:8]}"
     stream = start_answer(desk, hold)
 

@@ -38,6 +38,9 @@ from tests.support.waiting import wait_until
 KEEP_ALIVE_SECONDS = "0.5"
 CLIENT_ADDRESS = "127.0.0.2"
 """The test's client connects from here, so that it differs from the load balancer's address."""
+HELD_ANSWER_TIMEOUT = "120"
+"""A held answer is silent until the test releases it, which includes waiting for HAProxy's next
+health check: the tests' usual 3 s upstream timeout would end it first on a busy machine."""
 
 
 @pytest.fixture(scope="module")
@@ -161,7 +164,12 @@ def test_sign_in_through_the_load_balancer_works_on_every_replica(team: Team) ->
 def test_a_draining_replica_leaves_the_rotation_and_finishes_its_stream(
     tmp_path: Path, upstream: FakeUpstream
 ) -> None:
-    team = start_team(tmp_path, upstream, CHATKIT_DESK_SSE_KEEPALIVE_SECONDS=KEEP_ALIVE_SECONDS)
+    team = start_team(
+        tmp_path,
+        upstream,
+        CHATKIT_DESK_SSE_KEEPALIVE_SECONDS=KEEP_ALIVE_SECONDS,
+        CHATKIT_DESK_UPSTREAM_TIMEOUT=HELD_ANSWER_TIMEOUT,
+    )
     hold = f"drain-lb-{uuid.uuid4().hex[:8]}"
     body, headers = chat(f"A long answer [hold:{hold}]")
     try:
