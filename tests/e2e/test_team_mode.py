@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import signal
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,6 +29,10 @@ from tests.support.load_balancer import Team, lb_client, start_team, stop_team
 from tests.support.postgres import fetch, fresh_schema
 from tests.support.sse_client import BackgroundStream, DeskClient, parse_sse, user_input
 from tests.support.waiting import wait_until
+
+pytestmark = pytest.mark.timeout(300)
+"""A test's setup starts two replicas, HAProxy and (the first) Postgres: 45 s on a busy 2-core
+machine, more than a third of the usual 120 s."""
 
 RATE_LIMIT = 6
 """Requests a minute per user, shared by the replicas (one more every 10 s)."""
@@ -155,31 +160,36 @@ def test_a_sign_in_link_works_once_and_its_cookie_on_every_replica(team: Team) -
 
 
 def test_the_rate_limit_is_spent_across_both_replicas(team: Team, user: str) -> None:
-    half = RATE_LIMIT // 2
+    refill_seconds = 60 / RATE_LIMIT
     passed: list[str] = []
     with through_lb(team, user) as client:
+        spend = {"type": "threads.list", "params": {}}
         with team.lb.only("desk-1"):
-            for _ in range(half):
-                answer = client.list_threads()
-                assert answer.status == 200, answer.body
+            began = time.monotonic()
+            for _ in range(RATE_LIMIT // 2):
+                answer = client.http.post("/chatkit", json=spend)
+                assert answer.status_code == 200, answer.text
                 passed.append("desk-1")
         with team.lb.only("desk-2"):
             # Each replica's own bucket would let desk-2 take RATE_LIMIT more.
-            for _ in range(RATE_LIMIT):
-                refused = client.http.post("/chatkit", json={"type": "threads.list", "params": {}})
+            for _ in range(RATE_LIMIT + 1):
+                refused = client.http.post("/chatkit", json=spend)
                 if refused.status_code != 200:
                     break
                 passed.append("desk-2")
+            refused_after = time.monotonic() - began
         with team.lb.only("desk-1"):
-            again = client.http.post("/chatkit", json={"type": "threads.list", "params": {}})
+            again = client.http.post("/chatkit", json=spend)
+            again_after = time.monotonic() - began
 
-    # A token comes back every 60 / RATE_LIMIT s: on a slow machine one may have by now.
-    assert RATE_LIMIT <= len(passed) <= RATE_LIMIT + 1, passed
+    # The bucket holds RATE_LIMIT and gains one every refill_seconds: on a slow machine a
+    # request may have been let through by that.
+    assert RATE_LIMIT <= len(passed) <= RATE_LIMIT + refused_after // refill_seconds, passed
     assert refused.status_code == 429, refused.text
     assert refused.json()["error"]["code"] == "rate_limited"
-    assert 1 <= int(refused.headers["retry-after"]) <= 60 // RATE_LIMIT
-    if len(passed) == RATE_LIMIT:
-        assert again.status_code == 429, "the other replica refuses too"
+    assert 1 <= int(refused.headers["retry-after"]) <= refill_seconds
+    if again_after < refill_seconds:
+        assert again.status_code == 429, "the first replica refuses too"
 
 
 def test_an_attachment_uploaded_to_one_replica_is_sent_and_previewed_by_the_other(

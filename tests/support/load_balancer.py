@@ -187,6 +187,11 @@ class LoadBalancer:
             wait_until(lambda other=other: self.states().get(other) == "UP", f"{other} is back in")
 
 
+START_SECONDS = 120.0
+"""Replicas start together, each importing the whole chat stack: on a busy 2-core machine that
+has taken 40 s."""
+
+
 @dataclass
 class Team:
     """Replicas (``desk-1``, ``desk-2``, … in HAProxy's names) behind one load balancer."""
@@ -228,7 +233,7 @@ def start_team(
     team = Team(replicas, lb, folder)
     try:
         with ThreadPoolExecutor(count) as starting:
-            list(starting.map(DeskProcess.start, replicas))
+            list(starting.map(lambda replica: replica.start(START_SECONDS), replicas))
         lb.start()
     except BaseException:
         stop_team(team)
