@@ -14,8 +14,7 @@ from tests.support.keyrings import MemoryKeyring
 from tests.support.postgres import (
     URL_ENV,
     PostgresMissing,
-    execute,
-    in_schema,
+    fresh_schema,
     missing,
     start_cluster,
 )
@@ -132,7 +131,5 @@ def postgres_url() -> Iterator[str]:
 def postgres_schema(postgres_url: str) -> Iterator[str]:
     """A URL whose connections work in an empty schema of this test's own, dropped after it:
     tests may use the same ids and count rows without seeing each other's."""
-    name = f"test_{uuid.uuid4().hex[:16]}"
-    execute(postgres_url, f"CREATE SCHEMA {name}")
-    yield in_schema(postgres_url, name)
-    execute(postgres_url, f"DROP SCHEMA {name} CASCADE")
+    with fresh_schema(postgres_url) as url:
+        yield url

@@ -1,8 +1,11 @@
-"""What the distribution declares: the pinned SDKs, and no plaintext keyring at run time."""
+"""What the distribution declares: the pinned SDKs, no plaintext keyring at run time, and the
+Postgres driver in team mode's image."""
 
 from __future__ import annotations
 
+import re
 from importlib.metadata import PackageNotFoundError, requires
+from pathlib import Path
 
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
@@ -48,3 +51,24 @@ def test_no_plaintext_keyring_backend_at_run_time() -> None:
     closure = runtime_closure("chatkit-desk")
     assert "keyring" in closure and "openai-agents" in closure  # the walk really walks
     assert "keyrings-alt" not in closure
+
+
+def test_the_team_image_installs_the_postgres_driver() -> None:
+    """``deploy/compose.yaml`` builds the one image of its migration and replicas with the
+    ``team`` extra, and the Dockerfile passes that on to both of its ``uv sync`` steps: without
+    asyncpg every replica would refuse to start."""
+    root = Path(__file__).resolve().parents[2]
+    compose = (root / "deploy" / "compose.yaml").read_text(encoding="utf-8")
+    assert re.search(
+        r'^x-desk: &desk\n  build:\n(    .*\n)*      EXTRAS: "--extra team"', compose, re.M
+    )
+    assert compose.count("<<: *desk") == 2  # migrate and desk
+    dockerfile = (root / "Dockerfile").read_text(encoding="utf-8")
+    syncs = [line for line in dockerfile.splitlines() if "uv sync" in line]
+    assert len(syncs) == 2 and all(line.rstrip().endswith("$EXTRAS") for line in syncs)
+    team = next(
+        r
+        for r in direct_requirements("chatkit-desk")
+        if r.marker and r.marker.evaluate({"extra": "team"})
+    )
+    assert canonicalize_name(team.name) == "asyncpg"

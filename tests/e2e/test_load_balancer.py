@@ -14,15 +14,23 @@ import signal
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.support.desk_process import DeskProcess, base_env, make_token, run_cli
+from tests.support import load_balancer
+from tests.support.desk_process import DeskProcess, make_token, run_cli
 from tests.support.fake_upstream import FakeUpstream
-from tests.support.load_balancer import CONFIG, LoadBalancer, check_config, environment
+from tests.support.load_balancer import (
+    CONFIG,
+    LoadBalancer,
+    Team,
+    check_config,
+    environment,
+    start_team,
+    stop_team,
+)
 from tests.support.load_balancer import self_signed_pem as make_pem
 from tests.support.sse_client import parse_sse, user_input
 from tests.support.waiting import wait_until
@@ -30,50 +38,24 @@ from tests.support.waiting import wait_until
 KEEP_ALIVE_SECONDS = "0.5"
 CLIENT_ADDRESS = "127.0.0.2"
 """The test's client connects from here, so that it differs from the load balancer's address."""
-
-
-@dataclass
-class Team:
-    replicas: list[DeskProcess]
-    lb: LoadBalancer
-    folder: Path
-
-
-def start_team(folder: Path, upstream: FakeUpstream) -> Team:
-    replicas = []
-    for n in (1, 2):
-        data_dir = folder / f"replica-{n}"
-        env = base_env(data_dir, upstream.base_url, folder / "keyring.json")
-        env.update(
-            CHATKIT_DESK_TRUSTED_PROXIES="127.0.0.1",
-            CHATKIT_DESK_LOG_FORMAT="json",
-            CHATKIT_DESK_SSE_KEEPALIVE_SECONDS=KEEP_ALIVE_SECONDS,
-            CHATKIT_DESK_DRAIN_SECONDS="60",
-        )
-        replicas.append(DeskProcess(env, folder / f"replica-{n}.log"))
-    lb = LoadBalancer(folder, [replica.port for replica in replicas])
-    for replica in replicas:
-        replica.env["CHATKIT_DESK_PUBLIC_URL"] = lb.url
-        replica.start()
-    return Team(replicas, lb.start(), folder)
-
-
-def stop_team(team: Team) -> None:
-    team.lb.stop()
-    for replica in team.replicas:
-        replica.kill()
+HELD_ANSWER_TIMEOUT = "120"
+"""A held answer is silent until the test releases it, which includes waiting for HAProxy's next
+health check: the tests' usual 3 s upstream timeout would end it first on a busy machine."""
 
 
 @pytest.fixture(scope="module")
 def team(tmp_path_factory: pytest.TempPathFactory, upstream: FakeUpstream) -> Iterator[Team]:
-    started = start_team(tmp_path_factory.mktemp("team"), upstream)
+    started = start_team(
+        tmp_path_factory.mktemp("team"),
+        upstream,
+        CHATKIT_DESK_SSE_KEEPALIVE_SECONDS=KEEP_ALIVE_SECONDS,
+    )
     yield started
     stop_team(started)
 
 
-def lb_client(**options: object) -> httpx.Client:
-    transport = httpx.HTTPTransport(verify=False, local_address=CLIENT_ADDRESS)
-    return httpx.Client(transport=transport, timeout=60, **options)  # type: ignore[arg-type]
+def lb_client() -> httpx.Client:
+    return load_balancer.lb_client(local_address=CLIENT_ADDRESS)
 
 
 def chat(text: str) -> tuple[dict[str, object], dict[str, str]]:
@@ -182,7 +164,12 @@ def test_sign_in_through_the_load_balancer_works_on_every_replica(team: Team) ->
 def test_a_draining_replica_leaves_the_rotation_and_finishes_its_stream(
     tmp_path: Path, upstream: FakeUpstream
 ) -> None:
-    team = start_team(tmp_path, upstream)
+    team = start_team(
+        tmp_path,
+        upstream,
+        CHATKIT_DESK_SSE_KEEPALIVE_SECONDS=KEEP_ALIVE_SECONDS,
+        CHATKIT_DESK_UPSTREAM_TIMEOUT=HELD_ANSWER_TIMEOUT,
+    )
     hold = f"drain-lb-{uuid.uuid4().hex[:8]}"
     body, headers = chat(f"A long answer [hold:{hold}]")
     try:

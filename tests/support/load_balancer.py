@@ -2,7 +2,8 @@
 
 The shipped configuration is used as it is, except for its server lines (the replicas run here on
 loopback ports instead of being found by Docker's DNS) and an admin socket added for the tests
-to read each replica's state from.
+to read each replica's state from, and to take a replica out of the rotation for a while
+(``only``), so that a test knows which replica answers a request sent through the load balancer.
 """
 
 from __future__ import annotations
@@ -14,9 +15,16 @@ import shutil
 import signal
 import socket
 import subprocess
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
-from tests.support.desk_process import REPO_ROOT, free_port
+import httpx
+
+from tests.support.desk_process import REPO_ROOT, DeskProcess, base_env, free_port
+from tests.support.fake_upstream import FakeUpstream
 from tests.support.waiting import wait_until
 
 CONFIG = REPO_ROOT / "deploy" / "haproxy.cfg"
@@ -119,19 +127,24 @@ class LoadBalancer:
                 self.process.kill()
                 self.process.wait()
 
+    def command(self, text: str) -> str:
+        """One command on the admin socket, and HAProxy's answer."""
+        with socket.socket(socket.AF_UNIX) as admin:
+            admin.settimeout(10)
+            admin.connect(str(self.admin_socket))
+            admin.sendall(text.encode() + b"\n")
+            answer = b""
+            while chunk := admin.recv(65536):
+                answer += chunk
+        return answer.decode()
+
     def stat(self) -> dict[str, dict[str, str]]:
         """``show stat`` of the replicas, by server name."""
         try:
-            with socket.socket(socket.AF_UNIX) as admin:
-                admin.settimeout(10)
-                admin.connect(str(self.admin_socket))
-                admin.sendall(b"show stat\n")
-                answer = b""
-                while chunk := admin.recv(65536):
-                    answer += chunk
+            answer = self.command("show stat")
         except OSError:
             return {}
-        rows = csv.DictReader(answer.decode().lstrip("# ").splitlines())
+        rows = csv.DictReader(answer.lstrip("# ").splitlines())
         return {
             row["svname"]: row
             for row in rows
@@ -145,3 +158,96 @@ class LoadBalancer:
     def streams_on(self) -> dict[str, int]:
         """The requests each replica is answering now."""
         return {name: int(row["scur"] or 0) for name, row in self.stat().items()}
+
+    def served(self) -> dict[str, int]:
+        """The requests each replica has been sent so far (health checks not counted)."""
+        return {name: int(row["stot"] or 0) for name, row in self.stat().items()}
+
+    @contextmanager
+    def only(self, name: str) -> Iterator[None]:
+        """Every other replica in maintenance while the block runs: requests sent through the
+        load balancer meanwhile go to ``name`` (checked: ``served`` counts them)."""
+        others = [other for other in self.states() if other != name]
+        for other in others:
+            answer = self.command(f"set server desk/{other} state maint").strip()
+            assert not answer, answer
+        wait_until(
+            lambda: all(self.states().get(o, "").startswith("MAINT") for o in others),
+            f"HAProxy sends everything to {name}",
+        )
+        before = self.served()
+        try:
+            yield
+        finally:
+            after = self.served()
+            for other in others:
+                self.command(f"set server desk/{other} state ready")
+        assert all(after[o] == before[o] for o in others), (before, after)
+        for other in others:  # back in the rotation once their health check passes again
+            wait_until(lambda other=other: self.states().get(other) == "UP", f"{other} is back in")
+
+
+START_SECONDS = 120.0
+"""Replicas start together, each importing the whole chat stack: on a busy 2-core machine that
+has taken 40 s."""
+
+
+@dataclass
+class Team:
+    """Replicas (``desk-1``, ``desk-2``, … in HAProxy's names) behind one load balancer."""
+
+    replicas: list[DeskProcess]
+    lb: LoadBalancer
+    folder: Path
+
+    def replica(self, name: str) -> DeskProcess:
+        """The replica HAProxy calls ``name``."""
+        return self.replicas[int(name.removeprefix("desk-")) - 1]
+
+
+def start_team(
+    folder: Path,
+    upstream: FakeUpstream,
+    count: int = 2,
+    database_url: str | None = None,
+    **env: str,
+) -> Team:
+    """``count`` replicas, each with its own data dir, and HAProxy in front; on one Postgres
+    (team mode) with ``database_url``, else each on its own SQLite file. The replicas start
+    together, as a deployment's do (on an empty database they race to make the schema)."""
+    replicas = []
+    for n in range(1, count + 1):
+        environment = base_env(folder / f"replica-{n}", upstream.base_url, folder / "keyring.json")
+        environment.update(
+            CHATKIT_DESK_TRUSTED_PROXIES="127.0.0.1",
+            CHATKIT_DESK_LOG_FORMAT="json",
+            CHATKIT_DESK_DRAIN_SECONDS="60",
+        )
+        if database_url is not None:
+            environment["CHATKIT_DESK_DATABASE_URL"] = database_url
+        environment.update(env)
+        replicas.append(DeskProcess(environment, folder / f"replica-{n}.log"))
+    lb = LoadBalancer(folder, [replica.port for replica in replicas])
+    for replica in replicas:
+        replica.env["CHATKIT_DESK_PUBLIC_URL"] = lb.url
+    team = Team(replicas, lb, folder)
+    try:
+        with ThreadPoolExecutor(count) as starting:
+            list(starting.map(lambda replica: replica.start(START_SECONDS), replicas))
+        lb.start()
+    except BaseException:
+        stop_team(team)
+        raise
+    return team
+
+
+def stop_team(team: Team) -> None:
+    team.lb.stop()
+    for replica in team.replicas:
+        replica.kill()
+
+
+def lb_client(local_address: str | None = None, **options: object) -> httpx.Client:
+    """A client of the load balancer's HTTPS (its certificate is self-signed)."""
+    transport = httpx.HTTPTransport(verify=False, local_address=local_address)
+    return httpx.Client(transport=transport, timeout=60, **options)  # type: ignore[arg-type]

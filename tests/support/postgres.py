@@ -20,8 +20,12 @@ import subprocess
 import tempfile
 import threading
 import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import pytest
@@ -126,21 +130,45 @@ def in_schema(url: str, schema: str) -> str:
 
 def execute(url: str, sql: str) -> None:
     """Run ``sql`` on its own connection, from any thread, even one whose event loop runs."""
+    _on_connection(url, lambda connection: connection.execute(sql))
 
-    async def run() -> None:
+
+def fetch(url: str, sql: str, *args: object) -> list[dict[str, Any]]:
+    """The rows of a query, as ``execute`` runs it: what the replicas stored, read directly."""
+    rows = _on_connection(url, lambda connection: connection.fetch(sql, *args))
+    return [dict(row) for row in rows]
+
+
+@contextmanager
+def fresh_schema(url: str) -> Iterator[str]:
+    """A URL whose connections work in a new empty schema, dropped afterwards (stop the servers
+    using it first)."""
+    name = f"test_{uuid.uuid4().hex[:16]}"
+    execute(url, f"CREATE SCHEMA {name}")
+    try:
+        yield in_schema(url, name)
+    finally:
+        execute(url, f"DROP SCHEMA {name} CASCADE")
+
+
+def _on_connection(url: str, work: Callable[[Any], Awaitable[Any]]) -> Any:
+    """``work`` on a connection of its own, on an event loop of its own in a thread of its own."""
+
+    async def run() -> Any:
         import asyncpg
 
         connection = await asyncpg.connect(url)
         try:
-            await connection.execute(sql)
+            return await work(connection)
         finally:
             await connection.close()
 
+    outcome: list[Any] = []
     failure: list[BaseException] = []
 
     def in_thread() -> None:
         try:
-            asyncio.run(run())
+            outcome.append(asyncio.run(run()))
         except BaseException as exc:
             failure.append(exc)
 
@@ -149,3 +177,4 @@ def execute(url: str, sql: str) -> None:
     worker.join()
     if failure:
         raise failure[0]
+    return outcome[0]

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
+
+from tests.support.desk_process import make_token
 
 
 @dataclass
@@ -70,12 +73,21 @@ def parse_sse(raw: str) -> list[dict[str, Any]]:
 
 
 class DeskClient:
-    def __init__(self, base_url: str, token: str | None, timeout: float = 30) -> None:
+    def __init__(
+        self, base_url: str, token: str | None, timeout: float = 30, verify: bool = True
+    ) -> None:
+        """``verify=False`` for a server whose certificate is self-signed (the tests' HAProxy)."""
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        self.http = httpx.Client(base_url=base_url, headers=headers, timeout=timeout)
+        self.http = httpx.Client(base_url=base_url, headers=headers, timeout=timeout, verify=verify)
 
     def close(self) -> None:
         self.http.close()
+
+    def __enter__(self) -> DeskClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     def chatkit(self, request: dict[str, Any]) -> Reply:
         response = self.http.post("/chatkit", json=request)
@@ -115,6 +127,46 @@ class DeskClient:
         """What ChatKit.js sends when a widget's button is clicked."""
         params = {"thread_id": thread_id, "item_id": item_id, "action": action}
         return self.chatkit({"type": "threads.custom_action", "params": params})
+
+
+class BackgroundStream(threading.Thread):
+    """A ChatKit stream (a new thread) read in the background, as a browser reads it while the
+    test stops the server, or the load balancer in front of it, meanwhile."""
+
+    def __init__(self, url: str, user: str, text: str) -> None:
+        super().__init__(daemon=True)
+        self.url, self.user, self.text = url, user, text
+        self.raw = ""
+        self.first_delta = threading.Event()
+        self.failure: Exception | None = None
+
+    def run(self) -> None:
+        try:
+            self._read()
+        except httpx.HTTPError as exc:
+            self.failure = exc
+
+    def _read(self) -> None:
+        body = {"type": "threads.create", "params": {"input": user_input(self.text)}}
+        headers = {"Authorization": f"Bearer {make_token(self.user)}"}
+        with (
+            httpx.Client(timeout=120, verify=False) as client,
+            client.stream("POST", f"{self.url}/chatkit", json=body, headers=headers) as answer,
+        ):
+            for chunk in answer.iter_text():
+                self.raw += chunk
+                if "text_delta" in self.raw:
+                    self.first_delta.set()
+
+    @property
+    def events_so_far(self) -> list[dict[str, Any]]:
+        """The events read whole, even from a stream that broke off."""
+        return parse_sse(self.raw.rpartition("\n\n")[0])
+
+    @property
+    def reply(self) -> Reply:
+        assert self.failure is None, f"the stream broke: {self.failure!r}; it read {self.raw!r}"
+        return Reply(200, parse_sse(self.raw))
 
 
 def user_input(text: str) -> dict[str, Any]:
