@@ -30,11 +30,13 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import statistics
 import subprocess
 import sys
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -53,6 +55,9 @@ SECONDS = 10.0
 WORDS = 200
 GOAL = 1.7
 """Issue 15: two replicas carry at least 1.7× one replica's load, with zero errors."""
+RESTATED_SHARE = 0.9
+"""Where 2 cores cannot give 1.7×: two replicas reach 90% of what they can give (``verdict``)."""
+DOWN = re.compile(r"Server desk/\S+ is DOWN")
 STORES = ("SQLite", "Postgres")
 FAKE_ALONE = "fake provider alone"
 ONE_DIRECT = "1 replica, direct"
@@ -102,8 +107,11 @@ class LoadSeries:
     deltas_per_s: list[float] = field(default_factory=list)
     cores: dict[str, list[float]] = field(default_factory=dict)
     """Process → cores it used over each window (1.0: one core busy throughout)."""
+    us_per_delta: dict[str, list[float]] = field(default_factory=dict)
+    """Process → its CPU per delta that arrived, each window (µs)."""
     streams: int = 0
-    errors: int = 0
+    errors: Counter[str] = field(default_factory=Counter)
+    """What went wrong → how many streams."""
 
 
 @dataclass
@@ -111,6 +119,8 @@ class Figures:
     stores: dict[str, StoreSeries]
     loads: dict[str, LoadSeries]
     load_average: str = ""
+    taken_out: list[str] = field(default_factory=list)
+    """HAProxy's log lines for each replica it took out of the rotation (a failed check)."""
 
 
 def token(user: str) -> dict[str, str]:
@@ -131,6 +141,15 @@ def body(server: Server, text: str) -> dict:
 
 def failed(result: StreamResult, words: int) -> bool:
     return bool(result.error) or result.deltas != words
+
+
+def what_failed(result: StreamResult) -> str:
+    """A short name for a failed stream's error: its status line, exception or event type."""
+    if not result.error:
+        return "answer cut short"
+    if result.error.startswith("HTTP/"):
+        return result.error
+    return result.error.split(":", 1)[0][:40]
 
 
 async def one_at_a_time(servers: list[Server], series: dict[str, StoreSeries], n: int) -> None:
@@ -195,11 +214,12 @@ async def sustained(server: Server, watched: dict[str, list[int]], series: LoadS
     arrived = sum(started <= t <= ended for r in results for t in r.arrivals.values())
     series.deltas_per_s.append(arrived / elapsed)
     series.streams += len(results)
-    series.errors += sum(failed(r, WORDS) for r in results)
+    series.errors.update(what_failed(r) for r in results if failed(r, WORDS))
     cores = {name: (after[name] - before[name]) / elapsed for name in before}
     cores["other"] = cores.pop("machine") - sum(cores.values())
     for name, share in cores.items():
         series.cores.setdefault(name, []).append(share)
+        series.us_per_delta.setdefault(name, []).append(share / max(arrived, 1) * elapsed * 1e6)
 
 
 def start_server(
@@ -230,6 +250,23 @@ def postmaster_pid(directory: Path) -> int:
     return int((directory / "data" / "postmaster.pid").read_text().split()[0])
 
 
+def unavailable() -> str | None:
+    """Why this section cannot run here (Debian's ``postgresql`` or ``haproxy`` missing)."""
+    from tests.support.load_balancer import haproxy_binary
+    from tests.support.postgres import PostgresMissing, _bin_dir
+
+    try:
+        _bin_dir()
+        haproxy_binary()
+    except (PostgresMissing, RuntimeError) as exc:
+        return str(exc)
+    return None
+
+
+def load_average() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
 def run(procs: Processes, folder: Path, rounds: int) -> Figures:
     """Start Postgres, a fake provider, the servers and the load balancers; measure (a), (b)."""
     from bench.run import free_port, wait_for_port, wait_healthy
@@ -243,7 +280,7 @@ def run(procs: Processes, folder: Path, rounds: int) -> Figures:
     upstream = f"http://127.0.0.1:{fake_port}/v1"
     cluster = start_cluster()
     balancers: list[LoadBalancer] = []
-    figures = Figures({name: StoreSeries() for name in STORES}, {})
+    figures = Figures({name: StoreSeries() for name in STORES}, {}, load_average())
     try:
         postgres_pid = postmaster_pid(cluster.directory)
         database = {"CHATKIT_DESK_DATABASE_URL": cluster.url}
@@ -289,11 +326,19 @@ def run(procs: Processes, folder: Path, rounds: int) -> Figures:
         figures.loads = {target.name: LoadSeries() for target in targets}
         for target in targets:  # warm-up: every path once, both replicas through the second LB
             asyncio.run(burst(target, StoreSeries(), postgres_pid, 8))
+        logged = {lb.folder.name: lb.log_file.stat().st_size for lb in balancers}
+        """Where each log stood when the load began (a replica still loading is out at first)."""
         for number in range(rounds):
             print(f"team mode, replicas: round {number + 1}/{rounds}", file=sys.stderr, flush=True)
             for target in targets[number % 4 :] + targets[: number % 4]:
                 asyncio.run(sustained(target, watched, figures.loads[target.name]))
-        figures.load_average = " ".join(Path("/proc/loadavg").read_text().split()[:3])
+        figures.load_average += f" at the start, {load_average()} at the end"
+        figures.taken_out = [
+            f"{lb.folder.name}: {line.strip()}"
+            for lb in balancers
+            for line in lb.log_file.read_bytes()[logged[lb.folder.name] :].decode().splitlines()
+            if DOWN.match(line)
+        ]
     finally:
         for lb in balancers:
             lb.stop()
@@ -337,38 +382,73 @@ def report(figures: Figures) -> list[str]:
         cores = {part: med(shares) for part, shares in s.cores.items()}
         cells = [f"{cores[part]:.2f}" for part in [*names, "other"]]
         lines.append(
-            f"| {name} | {rate:.0f} | {rate / one:.2f}× | {s.streams} ({s.errors}) | "
+            f"| {name} | {rate:.0f} | {rate / one:.2f}× | {s.streams} ({s.errors.total()}) | "
             + " | ".join(cells)
             + f" | {sum(cores.values()):.2f} |"
         )
-    lines += ["", *verdict(figures)]
+    lines += ["", *verdict(figures), f"load average (1, 5, 15 min): {figures.load_average}"]
     return lines
 
 
 def verdict(figures: Figures) -> list[str]:
+    """Issue 15's goal, and what 2 cores allow at the CPU per delta measured beside it.
+
+    A replica is one Python process (one event loop): it uses at most one core, so one replica
+    carries at most 1/r deltas/s (r: its CPU per delta). Two replicas and everything else here
+    (o: the fake provider, HAProxy, Postgres and the load client, per delta) share the cores: at
+    most CORES/(r + o). Two replicas can then carry at most CORES·r/(r + o)× one replica's load;
+    without the client and the provider (elsewhere in a deployment), CORES·r/(r + h + p)×.
+    CPU per delta holds steady when other work shares the machine; deltas/s does not.
+    """
     med = statistics.median
     one, two = figures.loads[ONE_LB], figures.loads[TWO_LB]
     ratio = med(two.deltas_per_s) / med(one.deltas_per_s)
-    used = {part: med(shares) for part, shares in one.cores.items()}
-    other = used.pop("other")
-    allowed = (CORES - max(other, 0.0)) / sum(used.values())
-    errors = two.errors + one.errors
-    met = ratio >= GOAL and errors == 0
+    us = {part: med(values) for part, values in one.us_per_delta.items() if part != "other"}
+    r = us.pop("replica 1") + us.pop("replica 2")
+    server_side = us["HAProxy"] + us["Postgres"]
+    bound = CORES * r / (r + sum(us.values()))
+    bound_server_side = CORES * r / (r + server_side)
+    errors = two.errors
+    restated = min(GOAL, RESTATED_SHARE * bound)
+    listed = ", ".join(f"{kind} ×{n}" for kind, n in errors.most_common())
+    other = {name: med(figures.loads[name].cores["other"]) for name in (ONE_LB, TWO_LB)}
+
+    def met(target: float) -> str:
+        return "met" if ratio >= target and not errors else "NOT met"
+
     lines = [
-        f"verdict: two replicas behind HAProxy carry {ratio:.2f}× one replica's deltas/s "
-        f"(target ≥ {GOAL:g}×), {errors} errors: {'met' if met else 'NOT met'}",
-        f"floor: the one-replica run keeps {sum(used.values()):.2f} of {CORES} cores busy "
-        f"({', '.join(f'{p} {c:.2f}' for p, c in used.items())}; other {other:.2f}): at the same "
-        f"CPU per delta, {CORES} cores allow two replicas at most {allowed:.2f}× its load",
-        f"restated: two replicas reach {ratio / allowed:.0%} of what {CORES} cores allow "
-        f"({ratio:.2f}× of {allowed:.2f}×)",
+        f"verdict: two replicas behind HAProxy carry {ratio:.2f}× one replica's deltas/s with "
+        f"{errors.total()} failed streams{f' ({listed})' if listed else ''} (target ≥ {GOAL:g}×, "
+        f"no errors): {met(GOAL)}; other work on the machine meanwhile: "
+        f"{other[ONE_LB]:.2f} / {other[TWO_LB]:.2f} cores",
+        f"floor: CPU per delta, one replica behind HAProxy: replica {r:.0f} µs, "
+        + ", ".join(f"{part} {value:.0f}" for part, value in us.items())
+        + f" µs: {CORES} cores allow two replicas at most {bound:.2f}× one replica's load "
+        f"(a replica being at most one core), {bound_server_side:.2f}× with only HAProxy and "
+        "Postgres beside them",
+        f"verdict (restated for {CORES} cores shared with the provider, HAProxy, Postgres and the "
+        f"client: ≥ {RESTATED_SHARE:.0%} of that floor, at most {GOAL:g}×, no errors): "
+        f"{ratio:.2f}× vs ≥ {restated:.2f}×: {met(restated)}",
     ]
+    if one.errors:
+        direct = med(two.deltas_per_s) / med(figures.loads[ONE_DIRECT].deltas_per_s)
+        lines.append(
+            f"one replica behind HAProxy failed {one.errors.total()} streams "
+            f"({', '.join(f'{kind} ×{n}' for kind, n in one.errors.most_common())}), so its "
+            f"deltas/s is low by the time it was out of the rotation; two replicas against one "
+            f"replica direct: {direct:.2f}×"
+        )
+    if figures.taken_out:
+        lines.append(f"HAProxy took a replica out {len(figures.taken_out)} times:")
+        lines += [f"  {line}" for line in figures.taken_out]
     return lines
 
 
 def main() -> None:
     from bench.run import Processes
 
+    if reason := unavailable():
+        sys.exit(f"team mode cannot be measured here: {reason}")
     rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 3
     procs = Processes()
     try:
@@ -376,7 +456,6 @@ def main() -> None:
     finally:
         procs.stop_all()
     print("\n".join(report(figures)))
-    print(f"load average at the end: {figures.load_average}")
 
 
 if __name__ == "__main__":
