@@ -326,8 +326,8 @@ def run(procs: Processes, folder: Path, rounds: int) -> Figures:
         figures.loads = {target.name: LoadSeries() for target in targets}
         for target in targets:  # warm-up: every path once, both replicas through the second LB
             asyncio.run(burst(target, StoreSeries(), postgres_pid, 8))
+        # Where each log stood when the load began: a replica still loading is out at first.
         logged = {lb.folder.name: lb.log_file.stat().st_size for lb in balancers}
-        """Where each log stood when the load began (a replica still loading is out at first)."""
         for number in range(rounds):
             print(f"team mode, replicas: round {number + 1}/{rounds}", file=sys.stderr, flush=True)
             for target in targets[number % 4 :] + targets[: number % 4]:
