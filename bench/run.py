@@ -16,7 +16,10 @@ runs interleaved rounds of every scenario against every target and prints median
 * what a tool call adds over the tool's own time, beside a bare MCP call
   (``bench/tool_round_trip.py``);
 * what a 1 MB image and a 5 MB PDF add to the first delta (upload and send), beside a text-only
-  turn on the same servers (``bench/attachment_turn.py``).
+  turn on the same servers (``bench/attachment_turn.py``);
+* team mode: Postgres beside SQLite, and one replica beside two behind HAProxy under the same
+  load, with every process's CPU (``bench/team_mode.py``; needs Debian's ``postgresql`` and
+  ``haproxy``, as the tests do).
 
 After the table, one verdict line per target of issue 12, against the floor or baseline measured
 in the same run (``verdicts``). ``python3 scripts/bench.py [--rounds N] [--also DIR]``: ``--also``
@@ -46,7 +49,7 @@ from pathlib import Path
 
 import jwt
 
-from bench import attachment_turn, tool_round_trip
+from bench import attachment_turn, team_mode, tool_round_trip
 from bench.sse_load import StreamResult, stream
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -521,6 +524,7 @@ def main() -> None:
         trays = {tree: idle_tray(procs, upstream, desk.headers, tree) for tree in trees}
         tools = tool_round_trip.run(procs, upstream, procs.tmp / "tools", 10 * args.rounds)
         attachments = attachment_turn.run(procs, procs.tmp / "attachments", 5 * args.rounds)
+        team = team_mode.unavailable() or team_mode.run(procs, procs.tmp / "team", args.rounds)
     finally:
         procs.stop_all()
     report(targets, figures, cold, trays)
@@ -528,6 +532,11 @@ def main() -> None:
     print("\n".join(tool_round_trip.report(tools)))
     print()
     print("\n".join(attachment_turn.report(attachments)))
+    print()
+    if isinstance(team, str):
+        print(f"team mode: not measured ({team})")
+    else:
+        print("\n".join(team_mode.report(team)))
     for tree in trees[1:]:
         print()
         print("\n".join(against_before(figures, tree_label(tree))))
