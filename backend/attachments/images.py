@@ -12,8 +12,6 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 
-from PIL import Image, ImageOps, UnidentifiedImageError
-
 MAX_SIDE = 2048
 KEEP_AS_IS_BYTES = 512 * 1024
 """An image already within ``MAX_SIDE`` and this small is sent unchanged."""
@@ -35,7 +33,12 @@ class ModelImage:
 
 
 def model_copy(data: bytes, mime_type: str) -> ModelImage:
-    """The image as the model should get it; ``NotAnImage`` if it cannot be decoded."""
+    """The image as the model should get it; ``NotAnImage`` if it cannot be decoded.
+
+    Pillow (~5 MB, 30 ms to import) is loaded by the first image, not by every server start:
+    the idle server's memory is a budget (docs/performance.md)."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
     try:
         with Image.open(io.BytesIO(data)) as opened:
             if opened.width * opened.height > MAX_PIXELS:

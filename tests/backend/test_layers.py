@@ -75,6 +75,7 @@ create_app(live, TokenAuthority("s" * 64), keys, ProviderRegistry(keys), storage
 print(json.dumps({
     "qt_or_tray": sorted(m for m in sys.modules if m.split(".")[0] in (
         "PySide6", "shiboken6", "desktop", "chatkit_desk")),
+    "loaded_on_demand": sorted(m for m in ("PIL", "asyncpg") if m in sys.modules),
     "transform_patched": _transform.async_transform is not library_transform,
     "gc_changed": gc.get_threshold() != threshold or gc.get_freeze_count() != 0,
 }))
@@ -84,8 +85,9 @@ print(json.dumps({
 def test_importing_backend_and_building_the_app_change_nothing_process_wide(
     tmp_path: Path,
 ) -> None:
-    """Qt stays out of the server, and the process's tuning is serve's alone: importing every
-    backend module and building the app neither patches openai nor retunes the collector."""
+    """Qt stays out of the server, Pillow and asyncpg wait until they are needed, and the
+    process's tuning is serve's alone: importing every backend module and building the app
+    neither patches openai nor retunes the collector."""
     answer = subprocess.run(
         [sys.executable, "-c", PROBE, str(tmp_path)],
         cwd=ROOT,
@@ -96,4 +98,9 @@ def test_importing_backend_and_building_the_app_change_nothing_process_wide(
         check=True,
     )
     result = json.loads(answer.stdout.splitlines()[-1])
-    assert result == {"qt_or_tray": [], "transform_patched": False, "gc_changed": False}
+    assert result == {
+        "qt_or_tray": [],
+        "loaded_on_demand": [],  # Pillow by the first image, asyncpg by team mode only
+        "transform_patched": False,
+        "gc_changed": False,
+    }
