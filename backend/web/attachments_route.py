@@ -16,7 +16,6 @@ from fastapi import APIRouter, Request, Response
 from starlette.requests import ClientDisconnect
 
 from backend.attachments import kinds
-from backend.attachments.policy import AttachmentRefused
 from backend.context import RequestContext
 from backend.settings import Settings
 from backend.store.base import AttachmentRecord
@@ -37,7 +36,7 @@ async def upload(attachment_id: str, request: Request) -> Response:
         if record is None:  # deleted since it was created
             raise _not_found(attachment_id)
         context = RequestContext(record.user_id, settings_of(request), base_url_of(request))
-        desk.rate_limiter.check(record.user_id)
+        await desk.rate_limiter.check(record.user_id)
     else:
         context = await current_user(request)
         record = _owned(record, context, attachment_id)
@@ -45,8 +44,6 @@ async def upload(attachment_id: str, request: Request) -> Response:
         attachment = await desk.attachments.receive(
             record, request.headers.get("content-type", ""), request.stream(), context
         )
-    except AttachmentRefused as exc:
-        raise ApiError(exc.status, exc.code, exc.message) from None
     except ClientDisconnect:
         # The user cancelled (or lost the network): nothing was kept, nobody reads an answer.
         logger.info("attachment_upload_abandoned", attachment_id=attachment_id)

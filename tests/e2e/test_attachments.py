@@ -11,7 +11,7 @@ import json
 import socket
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -506,3 +506,17 @@ class _half_upload:  # a context manager, like open()
 
     def __exit__(self, *_: object) -> None:
         self._sock.close()
+
+
+def test_uploads_with_their_capability_count_toward_the_owners_rate_limit(
+    desk_factory: Callable[..., DeskProcess],
+) -> None:
+    server = desk_factory(CHATKIT_DESK_RATE_LIMIT_PER_MINUTE="4")
+    client = DeskClient(server.url, make_token("alice"))
+    try:
+        created = [create(client, f"{n}.txt", "text/plain", 3)[1] for n in range(4)]
+        answer = upload(created[0]["upload_descriptor"], b"abc")
+        assert error_of(answer) == (429, "rate_limited")
+        assert "retry-after" in answer.headers
+    finally:
+        client.close()
