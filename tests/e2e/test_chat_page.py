@@ -19,7 +19,7 @@ import httpx
 import pytest
 from playwright.sync_api import BrowserContext, Locator, Page, expect
 
-from tests.support.browser import Session
+from tests.support.browser import Session, open_chat, signed_in_state
 from tests.support.desk_process import DeskProcess, make_token
 from tests.support.fake_upstream import XSS_REPLY, FakeUpstream
 from tests.support.sse_client import DeskClient
@@ -33,21 +33,12 @@ def tag() -> str:
 
 @pytest.fixture(scope="module")
 def signed_in(browser, openai_desk: DeskProcess) -> dict[str, Any]:
-    """A browser session (cookie) signed in once through a one-time link, reused per test."""
-    from tests.support.browser import open_session
-
-    session = open_session(browser, openai_desk)
-    expect(session.page.locator("#message")).to_be_visible()
-    state = session.context.storage_state()
-    session.context.close()
-    return state
+    return signed_in_state(browser, openai_desk)
 
 
 @pytest.fixture
 def chat(open_page: OpenPage, openai_desk: DeskProcess, signed_in: dict[str, Any]) -> Page:
-    page = open_page(openai_desk, storage_state=signed_in).page
-    expect(page.locator("#message")).to_be_visible()
-    return page
+    return open_chat(open_page, openai_desk, signed_in)
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ import pytest
 from playwright.sync_api import Browser, Page, Route, expect
 
 from tests.support.attachments import pdf, png, user_input_with
-from tests.support.browser import Session, open_session
+from tests.support.browser import Session, open_chat, signed_in_state
 from tests.support.desk_process import DeskProcess, make_token
 from tests.support.sse_client import DeskClient
 
@@ -65,18 +65,12 @@ def in_page(name: str, mime_type: str, data: bytes) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def signed_in(browser: Browser, openai_desk: DeskProcess) -> dict[str, Any]:
-    session = open_session(browser, openai_desk)
-    expect(session.page.locator("#message")).to_be_visible()
-    state = session.context.storage_state()
-    session.context.close()
-    return state
+    return signed_in_state(browser, openai_desk)
 
 
 @pytest.fixture
 def chat(open_page: OpenPage, openai_desk: DeskProcess, signed_in: dict[str, Any]) -> Page:
-    page = open_page(openai_desk, storage_state=signed_in).page
-    expect(page.locator("#message")).to_be_visible()
-    return page
+    return open_chat(open_page, openai_desk, signed_in)
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
-from tests.support.browser import Session, open_session
+from tests.support.browser import open_chat, open_session, signed_in_state
 from tests.support.desk_process import DeskProcess, start_with_tools
 from tests.support.fake_upstream import FakeUpstream
 from tests.support.mcp_servers import release, stdio_entry, write_mcp_json
@@ -51,18 +51,12 @@ def tool_desk(tools_dir: Path, upstream: FakeUpstream) -> Iterator[DeskProcess]:
 
 @pytest.fixture(scope="module")
 def signed_in(browser: Browser, tool_desk: DeskProcess) -> dict[str, Any]:
-    session = open_session(browser, tool_desk)
-    expect(session.page.locator("#message")).to_be_visible()
-    state = session.context.storage_state()
-    session.context.close()
-    return state
+    return signed_in_state(browser, tool_desk)
 
 
 @pytest.fixture
 def chat(open_page: Any, tool_desk: DeskProcess, signed_in: dict[str, Any]) -> Page:
-    session: Session = open_page(tool_desk, storage_state=signed_in)
-    expect(session.page.locator("#message")).to_be_visible()
-    return session.page
+    return open_chat(open_page, tool_desk, signed_in)
 
 
 def tag() -> str:

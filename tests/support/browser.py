@@ -12,6 +12,7 @@ import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.sync_api import (
@@ -140,6 +141,23 @@ def open_session(
     else:
         page.goto(desk.url + "/")
     return Session(desk, context, page, route)
+
+
+def signed_in_state(browser: Browser, desk: DeskProcess) -> dict[str, Any]:
+    """A browser session (the cookie) signed in once through a one-time link, for a module's
+    pages to reuse: each link works once, and signing in per test would cost seconds."""
+    session = open_session(browser, desk)
+    expect(session.page.locator("#message")).to_be_visible()
+    state = session.context.storage_state()
+    session.context.close()
+    return state  # type: ignore[return-value]
+
+
+def open_chat(open_page: Callable[..., Session], desk: DeskProcess, state: dict[str, Any]) -> Page:
+    """The chat page of ``desk`` in a new context signed in with ``state``, ready for input."""
+    page = open_page(desk, storage_state=state).page
+    expect(page.locator("#message")).to_be_visible()
+    return page
 
 
 @pytest.fixture
