@@ -12,7 +12,6 @@ import typing
 
 from chatkit.store import NotFoundError
 from chatkit.types import (
-    AttachmentsCreateReq,
     AttachmentsDeleteReq,
     ChatKitReq,
     ClientToolCallItem,
@@ -32,8 +31,7 @@ from chatkit.types import (
 )
 from pydantic import TypeAdapter, ValidationError
 
-from backend.attachments import policy
-from backend.attachments.policy import AttachmentRefused, size_text
+from backend.attachments.policy import size_text
 from backend.chat.approvals import APPROVAL_ACTION
 from backend.context import RequestContext
 from backend.store.base import AttachmentRecord, DeskStore
@@ -108,12 +106,6 @@ async def check(
         await check_attachments(
             user_input.attachments, getattr(params, "thread_id", None), store, context
         )
-    if isinstance(request, AttachmentsCreateReq):
-        create = request.params
-        try:
-            policy.check_declared(create.name, create.size, create.mime_type, context.settings)
-        except AttachmentRefused as exc:
-            raise ApiError(exc.status, exc.code, exc.message) from None
     if isinstance(request, AttachmentsDeleteReq):
         record = await _require_attachment(store, request.params.attachment_id, context)
         if record.thread_id is not None:
